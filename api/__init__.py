@@ -1,0 +1,63 @@
+"""Homeward's API package: the app factory and the plumbing every domain shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api import config, db, errors, extensions, observability
+
+JSON_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Homeward app. ``test_config`` overrides settings from the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.load(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    observability.init_app(app)
+    db.init_app(app)
+    errors.register(app)
+    api = extensions.init_app(app)
+    _register_request_boundary(app)
+
+    from api import health
+    from api.accounts import cli as accounts_cli
+    from api.accounts import routes as accounts_routes
+    from api.migrate import db_cli
+
+    api.register_blueprint(accounts_routes.auth_blp)
+    api.register_blueprint(accounts_routes.me_blp)
+    app.register_blueprint(health.blp)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(accounts_cli.users_cli)
+    return app
+
+
+def _register_request_boundary(app: Flask) -> None:
+    @app.before_request
+    def _require_json_body() -> None:
+        # A body in any other type would be silently ignored by the JSON parser; say so.
+        if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
+            return
+        has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
+        if has_body and not (request.mimetype == "application/json"
+                             or request.mimetype.endswith("+json")):
+            raise errors.Problem(415, "Send the body as application/json.",
+                                 kind="unsupported-media-type")
+
+    @app.after_request
+    def _commit(response: Any) -> Any:
+        # The one commit of the request: successes, and refusals that must stick.
+        if response.status_code < 400 or g.pop("commit_despite_error", False):
+            db.commit_session()
+        else:
+            db.rollback_session()
+        return response

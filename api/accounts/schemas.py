@@ -1,0 +1,140 @@
+"""Request and response shapes of the auth and me paths. Fields are listed explicitly;
+unknown fields are refused (no mass assignment)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from api.fields import LocalTime, PhoneNumber, Text, TimeZone
+
+LOCALES = ("en", "es")
+USERNAME = ma.validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    error="Use letters, digits, '.', '_' or '-', starting with a letter or digit.",
+)
+
+
+def _username(**kwargs: object) -> Text:
+    return Text(required=True, min_length=3, max_length=32, validate=[USERNAME],
+                metadata={"example": "river.stone", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+                **kwargs)
+
+
+def _password(**kwargs: object) -> ma.fields.String:
+    # Never trimmed or otherwise changed: the password is exactly what was typed.
+    return ma.fields.String(
+        required=True, load_only=True,
+        validate=ma.validate.Length(min=1, max=256),
+        metadata={"format": "password", "maxLength": 256},
+        **kwargs,
+    )
+
+
+def _device_name() -> Text:
+    return Text(max_length=80, load_default=None, allow_none=True,
+                metadata={"description": "A name the person gives this phone."})
+
+
+class QuietHoursSchema(ma.Schema):
+    start = LocalTime(required=True)
+    end = LocalTime(required=True)
+
+    @ma.validates_schema
+    def _distinct(self, data: dict, **_: object) -> None:
+        if data["start"] == data["end"]:
+            raise ma.ValidationError("Start and end must differ.", "end")
+
+
+class ProfileFields(ma.Schema):
+    display_name = Text(max_length=80, allow_none=True)
+    timezone = TimeZone()
+    locale = ma.fields.String(validate=ma.validate.OneOf(LOCALES))
+    phone = PhoneNumber(allow_none=True)
+
+
+class RegisterSchema(ProfileFields):
+    username = _username()
+    password = _password()
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(["member", "mentor"]))
+    device_name = _device_name()
+
+
+class TokenRequestSchema(ma.Schema):
+    # Not validated for shape: any wrong username gets the same 401 as a wrong password.
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    password = _password()
+    device_name = _device_name()
+
+
+class RefreshRequestSchema(ma.Schema):
+    refresh_token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+
+
+class RecoverRequestSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    recovery_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    new_password = _password()
+    device_name = _device_name()
+
+
+class ProfileUpdateSchema(ProfileFields):
+    quiet_hours = ma.fields.Nested(QuietHoursSchema, allow_none=True)
+
+
+class AccountSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    username = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    display_name = ma.fields.String(allow_none=True)
+    timezone = ma.fields.String(required=True)
+    locale = ma.fields.String(required=True)
+    phone = ma.fields.String(allow_none=True)
+    quiet_hours = ma.fields.Method("_quiet_hours", allow_none=True,
+                                   metadata={"type": "object", "nullable": True})
+    created_at = ma.fields.AwareDateTime(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+
+    def _quiet_hours(self, account: object) -> dict | None:
+        start = getattr(account, "quiet_hours_start", None)
+        end = getattr(account, "quiet_hours_end", None)
+        return {"start": start, "end": end} if start and end else None
+
+
+class TokenPairSchema(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "Seconds."})
+    refresh_expires_in = ma.fields.Integer(required=True, metadata={"description": "Seconds."})
+    session_id = ma.fields.String(required=True)
+
+
+class RegisteredSchema(ma.Schema):
+    account = ma.fields.Nested(AccountSchema, required=True)
+    tokens = ma.fields.Nested(TokenPairSchema, required=True)
+    recovery_codes = ma.fields.List(
+        ma.fields.String(), required=True,
+        metadata={"description": "Shown once. Each code works once to set a new password."},
+    )
+
+
+class SignedInSchema(ma.Schema):
+    account = ma.fields.Nested(AccountSchema, required=True)
+    tokens = ma.fields.Nested(TokenPairSchema, required=True)
+
+
+class RecoveredSchema(SignedInSchema):
+    recovery_codes_left = ma.fields.Integer(required=True)
+
+
+class SessionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    device_name = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    last_used_at = ma.fields.AwareDateTime(required=True)
+    expires_at = ma.fields.AwareDateTime(required=True, attribute="refresh_expires_at")
+    current = ma.fields.Boolean(required=True)
+
+
+class LoggedOutSchema(ma.Schema):
+    sessions_ended = ma.fields.Integer(required=True)

@@ -1,0 +1,85 @@
+"""Configuration from environment variables, with safe defaults for development.
+
+Every setting can be given as an environment variable of the same name. Development
+needs none: the database is a SQLite file in the instance folder and the secret key is
+generated into the instance folder on first start (with a warning). Production
+(``HOMEWARD_ENV=production``) refuses to start without an explicit ``SECRET_KEY`` and
+``DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _instance_secret(instance_path: str, filename: str, nbytes: int = 32) -> str:
+    """Read a development secret from the instance folder, creating it when absent."""
+    path = Path(instance_path) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    log.warning("generated a development secret into the instance folder", extra={"file": filename})
+    return value
+
+
+def load(instance_path: str) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ.get("HOMEWARD_ENV", "development")
+    production = env == "production"
+    database_url = os.environ.get("DATABASE_URL")
+    secret_key = os.environ.get("SECRET_KEY")
+    if production and (not database_url or not secret_key):
+        raise RuntimeError("HOMEWARD_ENV=production needs DATABASE_URL and SECRET_KEY")
+    if not database_url:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{Path(instance_path) / 'homeward.sqlite3'}"
+    if not secret_key:
+        secret_key = _instance_secret(instance_path, "secret_key")
+
+    return {
+        "HOMEWARD_ENV": env,
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": database_url,
+        "SQL_ECHO": os.environ.get("SQL_ECHO") == "1",
+        # Request bodies above this size get 413 before anything parses them.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        "ACCESS_TOKEN_TTL": _int("ACCESS_TOKEN_TTL", 15 * 60),
+        "REFRESH_TOKEN_IDLE_TTL": _int("REFRESH_TOKEN_IDLE_TTL", 30 * 24 * 3600),
+        "REFRESH_TOKEN_ABSOLUTE_TTL": _int("REFRESH_TOKEN_ABSOLUTE_TTL", 90 * 24 * 3600),
+        # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+        "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int("ARGON2_MEMORY_COST", 64 * 1024),
+        "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 4),
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_LOGIN_PER_USERNAME": os.environ.get("RATELIMIT_LOGIN_PER_USERNAME", "10/minute"),
+        "RATELIMIT_CREDENTIALS_PER_IP": os.environ.get("RATELIMIT_CREDENTIALS_PER_IP", "60/minute"),
+        "RATELIMIT_REGISTER_PER_IP": os.environ.get("RATELIMIT_REGISTER_PER_IP", "20/hour"),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR"),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Homeward API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        "JSON_SORT_KEYS": False,
+    }

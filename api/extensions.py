@@ -1,0 +1,64 @@
+"""The Flask extensions every domain shares: the OpenAPI-aware Api and the rate limiter."""
+
+from __future__ import annotations
+
+import hashlib
+import http
+from typing import Any
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from api.errors import PROBLEM_JSON, ProblemSchema, http_exception_response
+
+BEARER = [{"bearerAuth": []}]
+
+
+class HomewardApi(Api):
+    """flask-smorest's Api, answering and documenting errors as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: Any) -> Any:
+        return http_exception_response(error)
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "An error, as Problem Details (RFC 9457).",
+                   "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+
+def _username_key() -> str:
+    """Rate-limit key for credential endpoints: the (hashed) username in the body."""
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    if not isinstance(username, str) or not username.strip():
+        return "ip:" + get_remote_address()
+    normalized = username.strip().casefold().encode("utf-8", "replace")
+    return "user:" + hashlib.sha256(normalized).hexdigest()[:32]
+
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="moving-window")
+username_key = _username_key
+
+
+def init_app(app: Flask) -> HomewardApi:
+    """Attach the Api (one per app) and the shared rate limiter to ``app``."""
+    api = HomewardApi(app, spec_kwargs={
+        "info": {"description": "Homeward API, contract v1. Errors are application/problem+json."},
+    })
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
+    )
+    limiter.init_app(app)
+    return api

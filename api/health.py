@@ -1,0 +1,46 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import text
+
+from api.db import get_db
+from api.errors import problem_response
+from api.migrate import current_revision, head_revision
+
+log = logging.getLogger(__name__)
+blp = Blueprint("ops", __name__)
+
+
+@blp.get("/healthz")
+def healthz() -> Response:
+    """The process is up and answering."""
+    return jsonify(status="ok")
+
+
+@blp.get("/readyz")
+def readyz() -> Response:
+    """Ready for traffic: the database answers and its schema is at the code's head."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        with get_db().engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = current_revision(connection)
+    except Exception as error:  # any driver error means "not ready", never a 500
+        log.warning("readiness: database unreachable", extra={"error": type(error).__name__})
+        return problem_response(503, "The database is not reachable.", kind="not-ready")
+    head = head_revision(app)
+    if current != head:
+        return problem_response(
+            503, f"The database schema is at {current or 'nothing'}, the code needs {head}. "
+                 "Run 'flask db upgrade'.", kind="not-ready")
+    return jsonify(status="ready", database="ok", migration=current)
+
+
+@blp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format."""
+    return current_app.extensions["homeward.metrics"].render()  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Appointments, reminder planning and delivery (issue 2)."""

@@ -1,0 +1,1 @@
+"""The job and housing directory: HSDS model, search, import and export (issue 3)."""

@@ -1,0 +1,45 @@
+"""gunicorn settings for production: ``gunicorn -c gunicorn.conf.py wsgi:app``.
+
+Every value can be overridden by the environment (GUNICORN_* below, or gunicorn's own
+GUNICORN_CMD_ARGS). The reminder dispatcher never runs here: it is its own process,
+``flask reminders run``.
+"""
+
+import multiprocessing
+import os
+import tempfile
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak cannot grow without bound.
+max_requests = 2000
+max_requests_jitter = 200
+# Load the app before forking: a broken configuration fails at start, not per worker.
+preload_app = True
+# Our own JSON access lines (route templates, no raw paths) replace gunicorn's.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus metrics from every worker, summed at /metrics.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="homeward-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    # Connections opened before the fork must not be shared between workers.
+    app = getattr(server.app, "callable", None)
+    if app is not None and "homeward.db" in getattr(app, "extensions", {}):
+        app.extensions["homeward.db"].engine.dispose(close=False)

@@ -1,0 +1,191 @@
+"""Fixtures shared by every test: the app on each backend, a clean database per test,
+and an ``accounts`` helper that registers people through the real API.
+
+Every test that uses ``app`` (or ``client``) runs twice: on SQLite and on PostgreSQL.
+``--backend sqlite|postgresql`` narrows that. PostgreSQL is required when CI=true;
+elsewhere an unreachable server skips its half with the reason shown.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from api import create_app
+from api.extensions import limiter
+from api.migrate import upgrade
+from api.models import metadata
+
+BACKENDS = ("sqlite", "postgresql")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+TEST_CONFIG = {
+    "TESTING": True,
+    # Cheap hashing keeps the suite fast; production cost comes from config defaults.
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8 * 1024,
+    "ARGON2_PARALLELISM": 1,
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=[*BACKENDS, "all"], default="all",
+                     help="Database backend(s) to run the suite on.")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--backend")
+        backends = BACKENDS if chosen == "all" else (chosen,)
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+def _postgres_database() -> Iterator[str]:
+    name = f"homeward_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {error}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database for this run, dropped at the end."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'homeward.sqlite3'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Any) -> Iterator[str]:
+    """Another database of the current backend, empty (no migrations run), for one test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def _migrated_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade(app)
+    yield app
+    app.extensions["homeward.db"].engine.dispose()
+
+
+def _empty_tables(app: Flask) -> None:
+    engine = app.extensions["homeward.db"].engine
+    tables = list(reversed(metadata.sorted_tables))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(_migrated_app: Flask) -> Iterator[Flask]:
+    """The app on the current backend, with empty tables and fresh rate limits."""
+    _empty_tables(_migrated_app)
+    limiter.reset()
+    yield _migrated_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Person:
+    """Someone registered through the API, with what registration handed back."""
+
+    username: str
+    password: str
+    role: str
+    account_id: str
+    access_token: str
+    refresh_token: str
+    session_id: str
+    recovery_codes: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class Accounts:
+    _numbers = itertools.count(1)
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def register(self, role: str = "member", password: str = "a long walk home", **profile: Any) -> Person:
+        username = profile.pop("username", f"person{next(self._numbers)}")
+        response = self.client.post("/api/v1/auth/register", json={
+            "username": username, "password": password, "role": role, **profile,
+        })
+        assert response.status_code == 201, response.get_json()
+        body = response.get_json()
+        return Person(
+            username=username, password=password, role=role,
+            account_id=body["account"]["id"],
+            access_token=body["tokens"]["access_token"],
+            refresh_token=body["tokens"]["refresh_token"],
+            session_id=body["tokens"]["session_id"],
+            recovery_codes=body["recovery_codes"], extra=body["account"],
+        )
+
+    def sign_in(self, person: Person, device_name: str | None = None) -> dict[str, Any]:
+        response = self.client.post("/api/v1/auth/token", json={
+            "username": person.username, "password": person.password, "device_name": device_name,
+        })
+        assert response.status_code == 200, response.get_json()
+        tokens: dict[str, Any] = response.get_json()["tokens"]
+        return tokens
+
+
+@pytest.fixture
+def accounts(client: FlaskClient) -> Accounts:
+    return Accounts(client)
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    """The response is Problem Details with ``status`` and a readable detail."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == "application/problem+json", response.mimetype
+    body: dict[str, Any] = response.get_json()
+    assert body["status"] == status
+    assert body["type"] and body["title"]
+    assert isinstance(body["detail"], str) and len(body["detail"]) > 10
+    return body

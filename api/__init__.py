@@ -48,10 +48,12 @@ def _register_request_boundary(app: Flask) -> None:
         if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
             return
         has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
-        if has_body and not (request.mimetype == "application/json"
-                             or request.mimetype.endswith("+json")):
-            raise errors.Problem(415, "Send the body as application/json.",
-                                 kind="unsupported-media-type")
+        if has_body and not (
+            request.mimetype == "application/json" or request.mimetype.endswith("+json")
+        ):
+            raise errors.Problem(
+                415, "Send the body as application/json.", kind="unsupported-media-type"
+            )
 
     @app.after_request
     def _commit(response: Any) -> Any:

@@ -31,8 +31,9 @@ def _bearer_token() -> str | None:
 
 
 def _unauthorized(detail: str) -> Problem:
-    return Problem(401, detail, kind="unauthorized",
-                   headers={"WWW-Authenticate": 'Bearer realm="homeward"'})
+    return Problem(
+        401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="homeward"'}
+    )
 
 
 def login_required(*roles: Role) -> Callable[[F], F]:
@@ -49,8 +50,9 @@ def login_required(*roles: Role) -> Callable[[F], F]:
                 raise _unauthorized("Sign in to do this: send 'Authorization: Bearer <token>'.")
             found = service.authenticate(get_session(), token, utcnow())
             if found is None:
-                raise _unauthorized("The access token is not valid or has expired. "
-                                    "Refresh it or sign in again.")
+                raise _unauthorized(
+                    "The access token is not valid or has expired. Refresh it or sign in again."
+                )
             g.account, g.auth_session = found
             if roles and g.account.role not in roles:
                 raise Problem(404, "There is nothing at this address.", kind="not-found")

@@ -134,8 +134,11 @@ def http_exception_response(error: HTTPException) -> Response:
         if "json" in errors and isinstance(errors["json"], list):
             # The whole body was wrong (not an object, not JSON at all).
             return problem_response(
-                400, "The request body must be a JSON object.", kind="bad-request",
-                errors=errors, headers=headers,
+                400,
+                "The request body must be a JSON object.",
+                kind="bad-request",
+                errors=errors,
+                headers=headers,
             )
         whole = errors.get("_schema")
         if whole and len(errors) == 1 and isinstance(whole, list):
@@ -143,8 +146,11 @@ def http_exception_response(error: HTTPException) -> Response:
         else:
             detail = "Some fields are invalid: " + ", ".join(sorted(errors)) + "."
         return problem_response(
-            422, detail, kind="validation-error",
-            errors=errors, headers=headers,
+            422,
+            detail,
+            kind="validation-error",
+            errors=errors,
+            headers=headers,
         )
     kind, default_detail = _DETAILS.get(status, ("http-error", HTTPStatus(status).description))
     detail = data.get("message") or default_detail
@@ -168,8 +174,12 @@ def register(app: Flask) -> None:
         if error.keep_changes:
             g.commit_despite_error = True
         return problem_response(
-            error.status, error.detail, kind=error.kind, title=error.title,
-            errors=error.errors, headers=error.headers,
+            error.status,
+            error.detail,
+            kind=error.kind,
+            title=error.title,
+            errors=error.errors,
+            headers=error.headers,
         )
 
     @app.errorhandler(Exception)

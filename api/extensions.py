@@ -14,7 +14,7 @@ from flask_smorest.utils import prepare_response
 
 from api.errors import PROBLEM_JSON, ProblemSchema, http_exception_response
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 class HomewardApi(Api):
@@ -32,8 +32,10 @@ class HomewardApi(Api):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
-        default = {"description": "An error, as Problem Details (RFC 9457).",
-                   "schema": self.ERROR_SCHEMA}
+        default = {
+            "description": "An error, as Problem Details (RFC 9457).",
+            "schema": self.ERROR_SCHEMA,
+        }
         prepare_response(default, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
@@ -54,9 +56,14 @@ username_key = _username_key
 
 def init_app(app: Flask) -> HomewardApi:
     """Attach the Api (one per app) and the shared rate limiter to ``app``."""
-    api = HomewardApi(app, spec_kwargs={
-        "info": {"description": "Homeward API, contract v1. Errors are application/problem+json."},
-    })
+    api = HomewardApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Homeward API, contract v1. Errors are application/problem+json."
+            },
+        },
+    )
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
     )

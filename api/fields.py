@@ -16,16 +16,23 @@ class Text(ma.fields.String):
     """A string a database can store as given: no NUL, no lone surrogates, no control
     characters except newline and tab (when ``multiline``). Leading/trailing space trimmed."""
 
-    def __init__(self, *, max_length: int, min_length: int = 0, multiline: bool = False,
-                 strip: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        max_length: int,
+        min_length: int = 0,
+        multiline: bool = False,
+        strip: bool = True,
+        **kwargs: Any,
+    ) -> None:
         validators = list(kwargs.pop("validate", []) or [])
         validators.append(ma.validate.Length(min=min_length, max=max_length))
-        super().__init__(validate=validators, **kwargs)
+        metadata = {"maxLength": max_length, **(kwargs.pop("metadata", None) or {})}
+        if min_length:
+            metadata.setdefault("minLength", min_length)
+        super().__init__(validate=validators, metadata=metadata, **kwargs)
         self.multiline = multiline
         self.strip = strip
-        self.metadata.setdefault("maxLength", max_length)
-        if min_length:
-            self.metadata.setdefault("minLength", min_length)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)

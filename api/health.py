@@ -35,8 +35,11 @@ def readyz() -> Response:
     head = head_revision(app)
     if current != head:
         return problem_response(
-            503, f"The database schema is at {current or 'nothing'}, the code needs {head}. "
-                 "Run 'flask db upgrade'.", kind="not-ready")
+            503,
+            f"The database schema is at {current or 'nothing'}, the code needs {head}. "
+            "Run 'flask db upgrade'.",
+            kind="not-ready",
+        )
     return jsonify(status="ready", database="ok", migration=current)
 
 

@@ -64,8 +64,11 @@ def current_cmd() -> None:
 @click.option("--autogenerate/--empty", default=True)
 def revision_cmd(message: str, autogenerate: bool) -> None:
     """Write a new migration, compared against the models when --autogenerate."""
-    command.revision(alembic_config(current_app._get_current_object()),  # type: ignore[attr-defined]
-                     message=message, autogenerate=autogenerate)
+    command.revision(
+        alembic_config(current_app._get_current_object()),  # type: ignore[attr-defined]
+        message=message,
+        autogenerate=autogenerate,
+    )
 
 
 @db_cli.command("check")

@@ -86,11 +86,14 @@ class Metrics:
         kwargs: dict[str, Any] = {"registry": registry} if registry is not None else {}
         self.registry = registry
         self.requests = Counter(
-            "homeward_http_requests_total", "HTTP requests answered.",
-            ["method", "route", "status"], **kwargs,
+            "homeward_http_requests_total",
+            "HTTP requests answered.",
+            ["method", "route", "status"],
+            **kwargs,
         )
         self.latency = Histogram(
-            "homeward_http_request_duration_seconds", "Time to answer an HTTP request.",
+            "homeward_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
             ["method", "route", "status"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             **kwargs,
@@ -130,8 +133,12 @@ def init_app(app: Flask) -> Metrics:
         metrics.latency.labels(request.method, route, status).observe(elapsed)
         access_log.info(
             "request",
-            extra={"method": request.method, "route": route, "status": response.status_code,
-                   "duration_ms": round(elapsed * 1000, 2)},
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
         )
         return response
 

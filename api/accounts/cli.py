@@ -17,13 +17,19 @@ users_cli = AppGroup("users", help="Accounts that only operators create.")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
 @click.option("--display-name", default=None)
-@click.password_option(help="Prompted for (twice) when not given; or set HOMEWARD_PASSWORD.",
-                       envvar="HOMEWARD_PASSWORD")
+@click.password_option(
+    help="Prompted for (twice) when not given; or set HOMEWARD_PASSWORD.",
+    envvar="HOMEWARD_PASSWORD",
+)
 def create_staff(username: str, role: str, display_name: str | None, password: str) -> None:
     """Create a staff or admin account (they cannot register themselves)."""
     try:
         account = service.create_account(
-            get_session(), username=username, password=password, role=Role(role), now=utcnow(),
+            get_session(),
+            username=username,
+            password=password,
+            role=Role(role),
+            now=utcnow(),
             display_name=display_name,
         )
     except Problem as problem:

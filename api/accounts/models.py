@@ -26,8 +26,13 @@ class Account(IdMixin, TimestampMixin, Base):
     username_key: Mapped[str] = mapped_column(String(32), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, name="account_role", native_enum=False, length=16,
-             values_callable=lambda roles: [r.value for r in roles])
+        Enum(
+            Role,
+            name="account_role",
+            native_enum=False,
+            length=16,
+            values_callable=lambda roles: [r.value for r in roles],
+        )
     )
     display_name: Mapped[str | None] = mapped_column(String(80))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")

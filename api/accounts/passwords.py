@@ -20,9 +20,7 @@ MAX_LENGTH = 256  # hashing is deliberately slow; cap the input
 @cache
 def common_passwords() -> frozenset[str]:
     text = resources.files("api.accounts").joinpath("data/common-passwords.txt").read_text()
-    return frozenset(
-        line for line in text.splitlines() if line and not line.startswith("#")
-    )
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
 def policy_problems(password: str, username: str | None = None) -> list[str]:

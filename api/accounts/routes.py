@@ -13,10 +13,18 @@ from api.auth import current_account, current_auth_session, login_required
 from api.db import get_session, utcnow
 from api.extensions import limiter, username_key
 
-auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
-                     description="Accounts without email: register, sign in, refresh, recover.")
-me_blp = Blueprint("me", __name__, url_prefix="/api/v1/me",
-                   description="The signed-in account: profile and sessions.")
+auth_blp = Blueprint(
+    "auth",
+    __name__,
+    url_prefix="/api/v1/auth",
+    description="Accounts without email: register, sign in, refresh, recover.",
+)
+me_blp = Blueprint(
+    "me",
+    __name__,
+    url_prefix="/api/v1/me",
+    description="The signed-in account: profile and sessions.",
+)
 
 
 def _per_ip(name: str) -> Any:
@@ -44,14 +52,19 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
 
 @auth_blp.route("/token", methods=["POST"])
 @_per_ip("RATELIMIT_CREDENTIALS_PER_IP")
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_PER_USERNAME"],
-               key_func=username_key, deduct_when=_failed, scope="login-username")
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_PER_USERNAME"],
+    key_func=username_key,
+    deduct_when=_failed,
+    scope="login-username",
+)
 @auth_blp.arguments(schemas.TokenRequestSchema)
 @auth_blp.response(200, schemas.SignedInSchema)
 def token(body: dict[str, Any]) -> dict[str, Any]:
     """Sign in with username and password; opens a new session for this device."""
-    account, pair = service.sign_in(get_session(), body["username"], body["password"],
-                                    body.get("device_name"), utcnow())
+    account, pair = service.sign_in(
+        get_session(), body["username"], body["password"], body.get("device_name"), utcnow()
+    )
     return _signed_in(account, pair)
 
 
@@ -85,15 +98,23 @@ def logout_all() -> dict[str, int]:
 
 @auth_blp.route("/recover", methods=["POST"])
 @_per_ip("RATELIMIT_CREDENTIALS_PER_IP")
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_PER_USERNAME"],
-               key_func=username_key, deduct_when=_failed, scope="recover-username")
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_PER_USERNAME"],
+    key_func=username_key,
+    deduct_when=_failed,
+    scope="recover-username",
+)
 @auth_blp.arguments(schemas.RecoverRequestSchema)
 @auth_blp.response(200, schemas.RecoveredSchema)
 def recover(body: dict[str, Any]) -> dict[str, Any]:
     """Set a new password with a one-time recovery code. Every other session ends."""
     account, pair, left = service.recover(
-        get_session(), body["username"], body["recovery_code"], body["new_password"],
-        body.get("device_name"), utcnow(),
+        get_session(),
+        body["username"],
+        body["recovery_code"],
+        body["new_password"],
+        body.get("device_name"),
+        utcnow(),
     )
     return {"account": account, "tokens": pair, "recovery_codes_left": left}
 
@@ -122,9 +143,13 @@ def list_sessions() -> list[dict[str, Any]]:
     """Open sessions of this account, most recently used first."""
     current_id = current_auth_session().id
     return [
-        {**{c: getattr(s, c) for c in ("id", "device_name", "created_at", "last_used_at",
-                                        "refresh_expires_at")},
-         "current": s.id == current_id}
+        {
+            **{
+                c: getattr(s, c)
+                for c in ("id", "device_name", "created_at", "last_used_at", "refresh_expires_at")
+            },
+            "current": s.id == current_id,
+        }
         for s in service.list_sessions(get_session(), current_account().id, utcnow())
     ]
 

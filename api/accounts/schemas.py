@@ -14,25 +14,33 @@ USERNAME = ma.validate.Regexp(
 )
 
 
-def _username(**kwargs: object) -> Text:
-    return Text(required=True, min_length=3, max_length=32, validate=[USERNAME],
-                metadata={"example": "river.stone", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
-                **kwargs)
+def _username() -> Text:
+    return Text(
+        required=True,
+        min_length=3,
+        max_length=32,
+        validate=[USERNAME],
+        metadata={"example": "river.stone", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+    )
 
 
-def _password(**kwargs: object) -> ma.fields.String:
+def _password() -> ma.fields.String:
     # Never trimmed or otherwise changed: the password is exactly what was typed.
     return ma.fields.String(
-        required=True, load_only=True,
+        required=True,
+        load_only=True,
         validate=ma.validate.Length(min=1, max=256),
         metadata={"format": "password", "maxLength": 256},
-        **kwargs,
     )
 
 
 def _device_name() -> Text:
-    return Text(max_length=80, load_default=None, allow_none=True,
-                metadata={"description": "A name the person gives this phone."})
+    return Text(
+        max_length=80,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "A name the person gives this phone."},
+    )
 
 
 class QuietHoursSchema(ma.Schema):
@@ -89,8 +97,9 @@ class AccountSchema(ma.Schema):
     timezone = ma.fields.String(required=True)
     locale = ma.fields.String(required=True)
     phone = ma.fields.String(allow_none=True)
-    quiet_hours = ma.fields.Method("_quiet_hours", allow_none=True,
-                                   metadata={"type": "object", "nullable": True})
+    quiet_hours = ma.fields.Method(
+        "_quiet_hours", allow_none=True, metadata={"type": "object", "nullable": True}
+    )
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)
 
@@ -113,7 +122,8 @@ class RegisteredSchema(ma.Schema):
     account = ma.fields.Nested(AccountSchema, required=True)
     tokens = ma.fields.Nested(TokenPairSchema, required=True)
     recovery_codes = ma.fields.List(
-        ma.fields.String(), required=True,
+        ma.fields.String(),
+        required=True,
         metadata={"description": "Shown once. Each code works once to set a new password."},
     )
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,12 @@ class TokenPair:
     expires_in: int
     refresh_expires_in: int
     session_id: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (a scheme name, not a secret)
+
+
+def _rows_changed(db: Session, statement: Any) -> int:
+    """Run an UPDATE and say how many rows it changed (the basis of atomic claims)."""
+    return cast(CursorResult[Any], db.execute(statement)).rowcount
 
 
 def username_key(username: str) -> str:
@@ -49,11 +54,16 @@ def _ttl(name: str) -> timedelta:
     return timedelta(seconds=current_app.config[name])
 
 
-def start_session(db: Session, account: Account, device_name: str | None, now: datetime) -> TokenPair:
+def start_session(
+    db: Session, account: Account, device_name: str | None, now: datetime
+) -> TokenPair:
     """Open a new signed-in session for ``account`` and return its first token pair."""
     absolute = now + _ttl("REFRESH_TOKEN_ABSOLUTE_TTL")
     auth = AuthSession(
-        account_id=account.id, device_name=device_name, created_at=now, last_used_at=now,
+        account_id=account.id,
+        device_name=device_name,
+        created_at=now,
+        last_used_at=now,
         refresh_expires_at=min(now + _ttl("REFRESH_TOKEN_IDLE_TTL"), absolute),
         absolute_expires_at=absolute,
     )
@@ -83,8 +93,11 @@ def _new_recovery_codes(db: Session, account: Account, now: datetime) -> list[st
     )
     codes = tokens.new_recovery_codes()
     db.add_all(
-        RecoveryCode(account_id=account.id, code_hash=tokens.recovery_digest(account.id, code),
-                     created_at=now)
+        RecoveryCode(
+            account_id=account.id,
+            code_hash=tokens.recovery_digest(account.id, code),
+            created_at=now,
+        )
         for code in codes
     )
     return codes
@@ -98,12 +111,20 @@ def create_account(
     _password_or_422(password, username)
     key = username_key(username)
     if db.scalar(select(Account.id).where(Account.username_key == key)) is not None:
-        raise Problem(409, "That username is taken; choose another.", kind="username-taken",
-                      errors={"username": ["That username is taken."]})
+        raise Problem(
+            409,
+            "That username is taken; choose another.",
+            kind="username-taken",
+            errors={"username": ["That username is taken."]},
+        )
     account = Account(
-        username=username, username_key=key, role=role,
+        username=username,
+        username_key=key,
+        role=role,
         password_hash=passwords.hash_password(password),
-        created_at=now, updated_at=now, password_changed_at=now,
+        created_at=now,
+        updated_at=now,
+        password_changed_at=now,
     )
     for name, value in profile.items():
         setattr(account, name, value)
@@ -112,25 +133,37 @@ def create_account(
         db.flush()
     except IntegrityError:
         # Two registrations raced for the same name; the loser hears the same answer.
-        raise Problem(409, "That username is taken; choose another.", kind="username-taken",
-                      errors={"username": ["That username is taken."]}) from None
+        raise Problem(
+            409,
+            "That username is taken; choose another.",
+            kind="username-taken",
+            errors={"username": ["That username is taken."]},
+        ) from None
     return account
 
 
 def register(
-    db: Session, *, username: str, password: str, role: Role, now: datetime,
-    device_name: str | None = None, **profile: Any,
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    now: datetime,
+    device_name: str | None = None,
+    **profile: Any,
 ) -> tuple[Account, TokenPair, list[str]]:
     """Create a member or mentor account, sign it in, and hand out its recovery codes."""
-    account = create_account(db, username=username, password=password, role=role, now=now,
-                             **profile)
+    account = create_account(
+        db, username=username, password=password, role=role, now=now, **profile
+    )
     codes = _new_recovery_codes(db, account, now)
     pair = start_session(db, account, device_name, now)
     return account, pair, codes
 
 
-def sign_in(db: Session, username: str, password: str, device_name: str | None,
-            now: datetime) -> tuple[Account, TokenPair]:
+def sign_in(
+    db: Session, username: str, password: str, device_name: str | None, now: datetime
+) -> tuple[Account, TokenPair]:
     """Exchange a username and password for a new session. Unknown user and wrong
     password are refused alike, in the same time."""
     account = db.scalar(select(Account).where(Account.username_key == username_key(username)))
@@ -151,9 +184,12 @@ def _revoke(auth: AuthSession, now: datetime, reason: str) -> None:
 def refresh(db: Session, refresh_token: str, now: datetime) -> TokenPair:
     """Rotate a refresh token. A token that was already exchanged is a replay: it ends
     the whole session, because either the phone or a thief holds a copy."""
-    refused = Problem(401, "This refresh token is not valid. Sign in again.",
-                      kind="invalid-refresh-token")
-    stored = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.digest(refresh_token)))
+    refused = Problem(
+        401, "This refresh token is not valid. Sign in again.", kind="invalid-refresh-token"
+    )
+    stored = db.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == tokens.digest(refresh_token))
+    )
     if stored is None:
         raise refused
     auth = db.get(AuthSession, stored.session_id)
@@ -161,21 +197,26 @@ def refresh(db: Session, refresh_token: str, now: datetime) -> TokenPair:
         raise refused
     if stored.used_at is None:
         # Atomic: of two concurrent refreshes with one token, exactly one wins.
-        claimed = db.execute(
+        claimed = _rows_changed(
+            db,
             update(RefreshToken)
             .where(RefreshToken.id == stored.id, RefreshToken.used_at.is_(None))
             .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
     else:
         claimed = 0
     if claimed != 1:
         _revoke(auth, now, "refresh_reuse")
         db.flush()
         log.warning("refresh token replayed; session revoked", extra={"session_id": auth.id})
-        raise Problem(401, "This refresh token was already used, so this session has been "
-                      "ended to keep the account safe. Sign in again.",
-                      kind="refresh-token-reused", keep_changes=True)
+        raise Problem(
+            401,
+            "This refresh token was already used, so this session has been "
+            "ended to keep the account safe. Sign in again.",
+            kind="refresh-token-reused",
+            keep_changes=True,
+        )
     if now >= auth.refresh_expires_at or now >= auth.absolute_expires_at:
         raise Problem(401, "This session has expired. Sign in again.", kind="session-expired")
     auth.last_used_at = now
@@ -183,7 +224,9 @@ def refresh(db: Session, refresh_token: str, now: datetime) -> TokenPair:
     return _issue_pair(db, auth.account_id, auth, now)
 
 
-def authenticate(db: Session, access_token: str, now: datetime) -> tuple[Account, AuthSession] | None:
+def authenticate(
+    db: Session, access_token: str, now: datetime
+) -> tuple[Account, AuthSession] | None:
     """The account and session behind a bearer token, if the session is still open."""
     claims = tokens.read_access_token(access_token)
     if claims is None:
@@ -204,39 +247,53 @@ def sign_out(auth: AuthSession, now: datetime) -> None:
 
 def sign_out_everywhere(db: Session, account_id: str, now: datetime, reason: str) -> int:
     """End every open session of the account (a lost phone). Returns how many ended."""
-    return db.execute(
+    return _rows_changed(
+        db,
         update(AuthSession)
         .where(AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
+        .execution_options(synchronize_session="fetch"),
+    )
 
 
-def recover(db: Session, username: str, recovery_code: str, new_password: str,
-            device_name: str | None, now: datetime) -> tuple[Account, TokenPair, int]:
+def recover(
+    db: Session,
+    username: str,
+    recovery_code: str,
+    new_password: str,
+    device_name: str | None,
+    now: datetime,
+) -> tuple[Account, TokenPair, int]:
     """Set a new password with a one-time recovery code; every other session ends."""
     account = db.scalar(select(Account).where(Account.username_key == username_key(username)))
     refused = Problem(401, BAD_RECOVERY, kind="invalid-recovery-code")
     if account is None:
         raise refused
     code_hash = tokens.recovery_digest(account.id, recovery_code)
-    used = db.execute(
+    used = _rows_changed(
+        db,
         update(RecoveryCode)
-        .where(RecoveryCode.account_id == account.id, RecoveryCode.code_hash == code_hash,
-               RecoveryCode.used_at.is_(None))
+        .where(
+            RecoveryCode.account_id == account.id,
+            RecoveryCode.code_hash == code_hash,
+            RecoveryCode.used_at.is_(None),
+        )
         .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if used != 1:
         raise refused
     _password_or_422(new_password, account.username, field="new_password")
     account.password_hash = passwords.hash_password(new_password)
     account.password_changed_at = now
     sign_out_everywhere(db, account.id, now, "recovery")
-    remaining = len(db.scalars(
-        select(RecoveryCode.id).where(RecoveryCode.account_id == account.id,
-                                      RecoveryCode.used_at.is_(None))
-    ).all())
+    remaining = len(
+        db.scalars(
+            select(RecoveryCode.id).where(
+                RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)
+            )
+        ).all()
+    )
     return account, start_session(db, account, device_name, now), remaining
 
 
@@ -253,12 +310,17 @@ def update_profile(account: Account, changes: dict[str, Any], now: datetime) -> 
 
 
 def list_sessions(db: Session, account_id: str, now: datetime) -> list[AuthSession]:
-    return list(db.scalars(
-        select(AuthSession)
-        .where(AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None),
-               AuthSession.absolute_expires_at > now)
-        .order_by(AuthSession.last_used_at.desc())
-    ))
+    return list(
+        db.scalars(
+            select(AuthSession)
+            .where(
+                AuthSession.account_id == account_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.absolute_expires_at > now,
+            )
+            .order_by(AuthSession.last_used_at.desc())
+        )
+    )
 
 
 def revoke_session(db: Session, account_id: str, session_id: str, now: datetime) -> None:

@@ -27,7 +27,9 @@ from api.migrate import upgrade
 from api.models import metadata
 
 BACKENDS = ("sqlite", "postgresql")
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 TEST_CONFIG = {
@@ -43,8 +45,12 @@ TEST_CONFIG = {
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--backend", choices=[*BACKENDS, "all"], default="all",
-                     help="Database backend(s) to run the suite on.")
+    parser.addoption(
+        "--backend",
+        choices=[*BACKENDS, "all"],
+        default="all",
+        help="Database backend(s) to run the suite on.",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -150,26 +156,42 @@ class Accounts:
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def register(self, role: str = "member", password: str = "a long walk home", **profile: Any) -> Person:
+    def register(
+        self, role: str = "member", password: str = "a long walk home", **profile: Any
+    ) -> Person:
         username = profile.pop("username", f"person{next(self._numbers)}")
-        response = self.client.post("/api/v1/auth/register", json={
-            "username": username, "password": password, "role": role, **profile,
-        })
+        response = self.client.post(
+            "/api/v1/auth/register",
+            json={
+                "username": username,
+                "password": password,
+                "role": role,
+                **profile,
+            },
+        )
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
         return Person(
-            username=username, password=password, role=role,
+            username=username,
+            password=password,
+            role=role,
             account_id=body["account"]["id"],
             access_token=body["tokens"]["access_token"],
             refresh_token=body["tokens"]["refresh_token"],
             session_id=body["tokens"]["session_id"],
-            recovery_codes=body["recovery_codes"], extra=body["account"],
+            recovery_codes=body["recovery_codes"],
+            extra=body["account"],
         )
 
     def sign_in(self, person: Person, device_name: str | None = None) -> dict[str, Any]:
-        response = self.client.post("/api/v1/auth/token", json={
-            "username": person.username, "password": person.password, "device_name": device_name,
-        })
+        response = self.client.post(
+            "/api/v1/auth/token",
+            json={
+                "username": person.username,
+                "password": person.password,
+                "device_name": device_name,
+            },
+        )
         assert response.status_code == 200, response.get_json()
         tokens: dict[str, Any] = response.get_json()["tokens"]
         return tokens

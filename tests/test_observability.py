@@ -27,8 +27,12 @@ def log_lines():
 
 
 def test_log_lines_are_json_with_the_request_id_and_no_personal_data(client, accounts, log_lines):
-    person = accounts.register(username="secretive.sam", password="my very private phrase",
-                               phone="+14155550123", display_name="Samuel Private")
+    person = accounts.register(
+        username="secretive.sam",
+        password="my very private phrase",
+        phone="+14155550123",
+        display_name="Samuel Private",
+    )
     refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": person.refresh_token})
     # Replay: the warning path logs too.
     client.post("/api/v1/auth/refresh", json={"refresh_token": person.refresh_token})
@@ -40,9 +44,16 @@ def test_log_lines_are_json_with_the_request_id_and_no_personal_data(client, acc
     assert {line["route"] for line in access} >= {"/api/v1/auth/register", "/api/v1/auth/refresh"}
     assert all(len(line["request_id"]) >= 8 for line in access)
     everything = json.dumps(lines)
-    for secret in ("secretive.sam", "my very private phrase", "+14155550123", "Samuel Private",
-                   person.refresh_token, person.access_token,
-                   refreshed.get_json()["refresh_token"], "wrong one!"):
+    for secret in (
+        "secretive.sam",
+        "my very private phrase",
+        "+14155550123",
+        "Samuel Private",
+        person.refresh_token,
+        person.access_token,
+        refreshed.get_json()["refresh_token"],
+        "wrong one!",
+    ):
         assert secret not in everything
 
 

@@ -11,10 +11,21 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from werkzeug.routing import BaseConverter
 
 from api.errors import PROBLEM_JSON, ProblemSchema, http_exception_response
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+class IdConverter(BaseConverter):
+    """Ids in paths: UUIDs and the phone's own record ids. Anything else is a 404 from
+    routing, before it can reach a query."""
+
+    regex = r"[A-Za-z0-9_-]{1,64}"
+
+
+ID_PARAMETER_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
 
 
 class HomewardApi(Api):
@@ -56,6 +67,7 @@ username_key = _username_key
 
 def init_app(app: Flask) -> HomewardApi:
     """Attach the Api (one per app) and the shared rate limiter to ``app``."""
+    app.url_map.converters["id"] = IdConverter
     api = HomewardApi(
         app,
         spec_kwargs={
@@ -64,6 +76,7 @@ def init_app(app: Flask) -> HomewardApi:
             },
         },
     )
+    api.register_converter(IdConverter, lambda _converter: dict(ID_PARAMETER_SCHEMA))
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
     )

@@ -23,6 +23,7 @@ class Text(ma.fields.String):
         min_length: int = 0,
         multiline: bool = False,
         strip: bool = True,
+        empty_as_none: bool = False,
         **kwargs: Any,
     ) -> None:
         validators = list(kwargs.pop("validate", []) or [])
@@ -33,6 +34,11 @@ class Text(ma.fields.String):
         super().__init__(validate=validators, metadata=metadata, **kwargs)
         self.multiline = multiline
         self.strip = strip
+        self.empty_as_none = empty_as_none
+
+    def _validate(self, value: Any) -> None:
+        if value is not None:  # None only arrives here from empty_as_none
+            super()._validate(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -43,7 +49,8 @@ class Text(ma.fields.String):
         allowed = {"\n", "\t"} if self.multiline else set()
         if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
             raise ma.ValidationError("Contains control characters.")
-        return text.strip() if self.strip else text
+        text = text.strip() if self.strip else text
+        return None if self.empty_as_none and not text else text
 
 
 @cache

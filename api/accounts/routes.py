@@ -154,7 +154,7 @@ def list_sessions() -> list[dict[str, Any]]:
     ]
 
 
-@me_blp.route("/sessions/<session_id>", methods=["DELETE"])
+@me_blp.route("/sessions/<id:session_id>", methods=["DELETE"])
 @login_required()
 @me_blp.response(204)
 def delete_session(session_id: str) -> None:

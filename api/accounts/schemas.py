@@ -24,14 +24,15 @@ def _username() -> Text:
     )
 
 
-def _password() -> ma.fields.String:
+def _password() -> Text:
     # Never trimmed or otherwise changed: the password is exactly what was typed.
-    return ma.fields.String(
-        required=True,
-        load_only=True,
-        validate=ma.validate.Length(min=1, max=256),
-        metadata={"format": "password", "maxLength": 256},
-    )
+    return Text(required=True, load_only=True, strip=False, min_length=1, max_length=256,
+                metadata={"format": "password"})
+
+
+def _credential(max_length: int) -> Text:
+    # Not checked for shape beyond being text: a wrong one gets the same 401 as any other.
+    return Text(required=True, strip=False, min_length=1, max_length=max_length)
 
 
 def _device_name() -> Text:
@@ -54,7 +55,7 @@ class QuietHoursSchema(ma.Schema):
 
 
 class ProfileFields(ma.Schema):
-    display_name = Text(max_length=80, allow_none=True)
+    display_name = Text(max_length=80, allow_none=True, empty_as_none=True)
     timezone = TimeZone()
     locale = ma.fields.String(validate=ma.validate.OneOf(LOCALES))
     phone = PhoneNumber(allow_none=True)
@@ -69,18 +70,18 @@ class RegisterSchema(ProfileFields):
 
 class TokenRequestSchema(ma.Schema):
     # Not validated for shape: any wrong username gets the same 401 as a wrong password.
-    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    username = _credential(64)
     password = _password()
     device_name = _device_name()
 
 
 class RefreshRequestSchema(ma.Schema):
-    refresh_token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+    refresh_token = _credential(128)
 
 
 class RecoverRequestSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    recovery_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    username = _credential(64)
+    recovery_code = _credential(64)
     new_password = _password()
     device_name = _device_name()
 

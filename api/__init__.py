@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask, g, request
@@ -14,6 +15,7 @@ JSON_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Homeward app. ``test_config`` overrides settings from the environment."""
+    observability.configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(config.load(app.instance_path))
     if test_config:
@@ -35,10 +37,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     api.register_blueprint(accounts_routes.auth_blp)
     api.register_blueprint(accounts_routes.me_blp)
+    api.register_blueprint(accounts_routes.devices_blp)
     app.register_blueprint(health.blp)
     app.cli.add_command(db_cli)
     app.cli.add_command(accounts_cli.users_cli)
+    _vapid_public_key(app)
+
+    import reminders
+
+    reminders.init_app(app, api)
     return app
+
+
+def _vapid_public_key(app: Flask) -> None:
+    """The applicationServerKey phones subscribe with, derived once from the private key."""
+    pem = app.config.get("VAPID_PRIVATE_KEY")
+    if not pem:
+        return
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from py_vapid import Vapid02, b64urlencode
+
+    public = Vapid02.from_pem(pem.encode()).public_key
+    point = public.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    app.extensions["homeward.vapid_public_key"] = b64urlencode(point)
 
 
 def _register_request_boundary(app: Flask) -> None:
@@ -46,6 +67,9 @@ def _register_request_boundary(app: Flask) -> None:
     def _require_json_body() -> None:
         # A body in any other type would be silently ignored by the JSON parser; say so.
         if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(view, "accepts_form_body", False):
             return
         has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
         if has_body and not (

@@ -23,6 +23,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _list(name: str, default: str) -> list[str]:
+    raw = os.environ.get(name, default)
+    return [item.strip().lower() for item in raw.split(",") if item.strip()]
+
+
 def _instance_secret(instance_path: str, filename: str, nbytes: int = 32) -> str:
     """Read a development secret from the instance folder, creating it when absent."""
     path = Path(instance_path) / filename
@@ -35,6 +40,21 @@ def _instance_secret(instance_path: str, filename: str, nbytes: int = 32) -> str
         fh.write(value)
     log.warning("generated a development secret into the instance folder", extra={"file": filename})
     return value
+
+
+def _instance_vapid_key(instance_path: str) -> str:
+    """A development VAPID key (P-256, PEM) in the instance folder, created when absent."""
+    path = Path(instance_path) / "vapid_private.pem"
+    if not path.exists():
+        from py_vapid import Vapid02
+
+        vapid = Vapid02()
+        vapid.generate_keys()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        vapid.save_key(str(path))
+        path.chmod(0o600)
+        log.warning("generated a development VAPID key into the instance folder")
+    return path.read_text()
 
 
 def load(instance_path: str) -> dict[str, Any]:
@@ -50,6 +70,10 @@ def load(instance_path: str) -> dict[str, Any]:
         database_url = f"sqlite:///{Path(instance_path) / 'homeward.sqlite3'}"
     if not secret_key:
         secret_key = _instance_secret(instance_path, "secret_key")
+
+    vapid_key = os.environ.get("VAPID_PRIVATE_KEY")
+    if not vapid_key and not production:
+        vapid_key = _instance_vapid_key(instance_path)
 
     return {
         "HOMEWARD_ENV": env,
@@ -73,6 +97,31 @@ def load(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR"),
+        # Reminders: planning, the dispatcher, and the channels it sends through.
+        "REMINDER_PLAN_DAYS": _int("REMINDER_PLAN_DAYS", 60),
+        "REMINDER_LEASE_SECONDS": _int("REMINDER_LEASE_SECONDS", 120),
+        "REMINDER_BATCH_SIZE": _int("REMINDER_BATCH_SIZE", 50),
+        "REMINDER_MAX_ATTEMPTS": _int("REMINDER_MAX_ATTEMPTS", 6),
+        "REMINDER_RETRY_BASE_SECONDS": _int("REMINDER_RETRY_BASE_SECONDS", 30),
+        "REMINDER_RETRY_CAP_SECONDS": _int("REMINDER_RETRY_CAP_SECONDS", 3600),
+        "REMINDER_DISPATCH_INTERVAL": _int("REMINDER_DISPATCH_INTERVAL", 5),
+        "VAPID_PRIVATE_KEY": vapid_key,
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:operators@homeward.invalid"),
+        # Push endpoints we will POST to: https on these hosts (and their subdomains) only,
+        # so a registered "subscription" cannot point the dispatcher at internal services.
+        "WEBPUSH_ALLOWED_HOSTS": _list(
+            "WEBPUSH_ALLOWED_HOSTS",
+            "fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,"
+            "notify.windows.com,push.apple.com",
+        ),
+        "WEBPUSH_ALLOW_HTTP": os.environ.get("WEBPUSH_ALLOW_HTTP") == "1",
+        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM_NUMBER": os.environ.get("TWILIO_FROM_NUMBER"),
+        "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID"),
+        "TWILIO_API_BASE_URL": os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com"),
+        # The public URL Twilio posts to (for the signature); default: the request's URL.
+        "TWILIO_WEBHOOK_URL": os.environ.get("TWILIO_WEBHOOK_URL"),
         # flask-smorest / OpenAPI
         "API_TITLE": "Homeward API",
         "API_VERSION": "v1",

@@ -51,6 +51,12 @@ class HomewardApi(Api):
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
 
+def accepts_form_body(view: Any) -> Any:
+    """Mark a view that takes a form-encoded body (webhooks); every other one takes JSON."""
+    view.accepts_form_body = True
+    return view
+
+
 def _username_key() -> str:
     """Rate-limit key for credential endpoints: the (hashed) username in the body."""
     body = request.get_json(silent=True)

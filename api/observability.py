@@ -75,6 +75,7 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # Werkzeug's own access lines carry the raw path (tokens, ids); ours do not.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class Metrics:

@@ -61,7 +61,7 @@ def test_routes_are_logged_as_templates_not_raw_paths(client, accounts, log_line
     person = accounts.register()
     client.delete(f"/api/v1/me/sessions/{person.session_id}", headers=person.headers)
     access = [line for line in log_lines() if line["logger"] == "homeward.access"]
-    assert access[-1]["route"] == "/api/v1/me/sessions/<session_id>"
+    assert access[-1]["route"] == "/api/v1/me/sessions/<id:session_id>"
     assert person.session_id not in json.dumps(log_lines())
 
 

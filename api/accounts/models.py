@@ -5,10 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
+from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, str_enum, utcnow
+
+
+class NotificationDetail(enum.StrEnum):
+    # Discreet: reminder texts never name the kind of appointment or its title.
+    DISCREET = "discreet"
+    DETAILED = "detailed"
 
 
 class Role(enum.StrEnum):
@@ -25,15 +31,7 @@ class Account(IdMixin, TimestampMixin, Base):
     username: Mapped[str] = mapped_column(String(32))
     username_key: Mapped[str] = mapped_column(String(32), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            name="account_role",
-            native_enum=False,
-            length=16,
-            values_callable=lambda roles: [r.value for r in roles],
-        )
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, "account_role", length=16))
     display_name: Mapped[str | None] = mapped_column(String(80))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     locale: Mapped[str] = mapped_column(String(8), default="en")
@@ -41,6 +39,11 @@ class Account(IdMixin, TimestampMixin, Base):
     # Quiet hours as local "HH:MM"; both set or both empty. May wrap midnight.
     quiet_hours_start: Mapped[str | None] = mapped_column(String(5))
     quiet_hours_end: Mapped[str | None] = mapped_column(String(5))
+    notification_detail: Mapped[NotificationDetail] = mapped_column(
+        str_enum(NotificationDetail, "notification_detail"),
+        default=NotificationDetail.DISCREET,
+        server_default=NotificationDetail.DISCREET.value,
+    )
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sessions: Mapped[list[AuthSession]] = relationship(
@@ -92,3 +95,22 @@ class RecoveryCode(IdMixin, Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_recovery_codes_account_id", "account_id"),)
+
+
+class Device(IdMixin, Base):
+    """A place to push notifications to: a Web Push subscription of the member's phone."""
+
+    __tablename__ = "devices"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="webpush")
+    name: Mapped[str | None] = mapped_column(String(80))
+    endpoint: Mapped[str] = mapped_column(Text)
+    # Digest of the endpoint: re-registering the same subscription updates, never doubles.
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))
+    auth: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_devices_account_id", "account_id"),)

@@ -11,6 +11,7 @@ from api.accounts import schemas, service
 from api.accounts.models import Role
 from api.auth import current_account, current_auth_session, login_required
 from api.db import get_session, utcnow
+from api.errors import Problem
 from api.extensions import limiter, username_key
 
 auth_blp = Blueprint(
@@ -133,7 +134,7 @@ def get_me() -> Any:
 @me_blp.response(200, schemas.AccountSchema)
 def patch_me(changes: dict[str, Any]) -> Any:
     """Change display name, time zone, locale, phone or quiet hours."""
-    return service.update_profile(current_account(), changes, utcnow())
+    return service.update_profile(get_session(), current_account(), changes, utcnow())
 
 
 @me_blp.route("/sessions", methods=["GET"])
@@ -160,3 +161,47 @@ def list_sessions() -> list[dict[str, Any]]:
 def delete_session(session_id: str) -> None:
     """End one session of this account (sign a lost phone out)."""
     service.revoke_session(get_session(), current_account().id, session_id, utcnow())
+
+
+devices_blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices",
+                        description="Where reminders are pushed: Web Push subscriptions.")
+
+
+@devices_blp.route("/vapid-key", methods=["GET"])
+@devices_blp.response(200, schemas.VapidKeySchema)
+def vapid_key() -> dict[str, str]:
+    """The server's VAPID public key, to subscribe with."""
+    public = current_app.extensions.get("homeward.vapid_public_key")
+    if public is None:
+        raise Problem(404, "Web Push is not configured on this server.", kind="not-found")
+    return {"public_key": public}
+
+
+@devices_blp.route("", methods=["GET"])
+@login_required()
+@devices_blp.response(200, schemas.DeviceSchema(many=True))
+def list_devices() -> Any:
+    """This account's registered devices."""
+    return service.list_devices(get_session(), current_account().id)
+
+
+@devices_blp.route("", methods=["POST"])
+@login_required()
+@devices_blp.arguments(schemas.DeviceCreateSchema)
+@devices_blp.response(201, schemas.DeviceSchema)
+def register_device(body: dict[str, Any]) -> Any:
+    """Register a Web Push subscription (registering the same one again updates it)."""
+    device, _created = service.register_device(
+        get_session(), current_account(), endpoint=body["endpoint"],
+        p256dh=body["keys"]["p256dh"], auth=body["keys"]["auth"], name=body.get("name"),
+        now=utcnow(),
+    )
+    return device
+
+
+@devices_blp.route("/<id:device_id>", methods=["DELETE"])
+@login_required()
+@devices_blp.response(204)
+def delete_device(device_id: str) -> None:
+    """Stop pushing to a device."""
+    service.forget_device(get_session(), current_account().id, device_id)

@@ -59,6 +59,11 @@ class ProfileFields(ma.Schema):
     timezone = TimeZone()
     locale = ma.fields.String(validate=ma.validate.OneOf(LOCALES))
     phone = PhoneNumber(allow_none=True)
+    notification_detail = ma.fields.String(
+        validate=ma.validate.OneOf(["discreet", "detailed"]),
+        metadata={"description": "discreet (default): reminders never say what the "
+                  "appointment is; detailed: they show its title and kind."},
+    )
 
 
 class RegisterSchema(ProfileFields):
@@ -98,6 +103,7 @@ class AccountSchema(ma.Schema):
     timezone = ma.fields.String(required=True)
     locale = ma.fields.String(required=True)
     phone = ma.fields.String(allow_none=True)
+    notification_detail = ma.fields.String(required=True)
     quiet_hours = ma.fields.Method(
         "_quiet_hours", allow_none=True, metadata={"type": "object", "nullable": True}
     )
@@ -149,3 +155,38 @@ class SessionSchema(ma.Schema):
 
 class LoggedOutSchema(ma.Schema):
     sessions_ended = ma.fields.Integer(required=True)
+
+
+_B64URL = r"^[A-Za-z0-9_-]+={0,2}$"
+
+
+class PushKeysSchema(ma.Schema):
+    p256dh = ma.fields.String(required=True, validate=[ma.validate.Length(min=80, max=100),
+                                                       ma.validate.Regexp(_B64URL)])
+    auth = ma.fields.String(required=True, validate=[ma.validate.Length(min=16, max=32),
+                                                     ma.validate.Regexp(_B64URL)])
+
+
+class DeviceCreateSchema(ma.Schema):
+    """A Web Push subscription as the browser's PushSubscription.toJSON() gives it."""
+
+    kind = ma.fields.String(load_default="webpush", validate=ma.validate.OneOf(["webpush"]),
+                            metadata={"description": "Only Web Push subscriptions for now."})
+    endpoint = Text(required=True, max_length=1000, validate=[ma.validate.URL(schemes={"https", "http"}, require_tld=False)])
+    keys = ma.fields.Nested(PushKeysSchema, required=True)
+    expirationTime = ma.fields.Raw(allow_none=True, load_only=True,  # noqa: N815 (browser's name)
+                                   metadata={"description": "Ignored; sent by browsers."})
+    name = Text(max_length=80, allow_none=True, load_default=None)
+
+
+class DeviceSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    name = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    last_success_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class VapidKeySchema(ma.Schema):
+    public_key = ma.fields.String(required=True, metadata={
+        "description": "applicationServerKey for PushManager.subscribe (base64url)."})

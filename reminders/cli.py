@@ -1,0 +1,60 @@
+"""``flask reminders``: the dispatcher process and its one-shot relatives."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from api.db import utcnow
+from reminders import service
+from reminders.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+reminders_cli = AppGroup("reminders", help="Reminder planning and delivery.")
+
+
+def extend_plans(app: Flask) -> int:
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
+        return service.extend_recurring(db, utcnow())
+
+
+@reminders_cli.command("run")
+def run() -> None:
+    """Run the dispatcher until stopped (its own process; never inside gunicorn).
+
+    APScheduler only wakes the dispatcher and the planner; which reminder is due, and
+    who sends it, is decided in the database, so several of these may run at once.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    dispatcher = Dispatcher.for_app(app)
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(dispatcher.run_until_idle, "interval",
+                      seconds=app.config["REMINDER_DISPATCH_INTERVAL"], id="dispatch",
+                      max_instances=1, coalesce=True, next_run_time=utcnow())
+    scheduler.add_job(extend_plans, "interval", hours=1, args=[app], id="plan",
+                      max_instances=1, coalesce=True, next_run_time=utcnow())
+    log.info("reminder dispatcher started", extra={"worker": dispatcher.worker})
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("reminder dispatcher stopped")
+
+
+@reminders_cli.command("dispatch")
+@click.option("--max-batches", type=int, default=None, help="Stop after this many batches.")
+def dispatch(max_batches: int | None) -> None:
+    """Send every reminder that is due now, then exit."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    count = Dispatcher.for_app(app).run_until_idle(max_batches)
+    click.echo(f"claimed {count} deliveries")
+
+
+@reminders_cli.command("plan")
+def plan() -> None:
+    """Extend the planning window of recurring appointments, then exit."""
+    count = extend_plans(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"re-planned {count} recurring appointments")

@@ -1,0 +1,133 @@
+"""Appointments, the reminder-delivery outbox, SMS opt-outs and private calendar feeds."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, new_id, str_enum, utcnow
+
+
+class Kind(enum.StrEnum):
+    SUPERVISION = "supervision"
+    COURT = "court"
+    TREATMENT = "treatment"
+    MEDICAL = "medical"
+    BENEFITS = "benefits"
+    ID_DOCUMENTS = "id_documents"
+    JOB_INTERVIEW = "job_interview"
+    HOUSING = "housing"
+    OTHER = "other"
+
+
+class Status(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    ATTENDED = "attended"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+# Appointments in these states still get reminders.
+REMINDABLE = (Status.SCHEDULED, Status.CONFIRMED)
+
+
+class Channel(enum.StrEnum):
+    PUSH = "push"
+    SMS = "sms"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"  # waiting for due_at
+    SENDING = "sending"  # claimed by a dispatcher until lease_until
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the retry cap; last_error says why
+    SKIPPED = "skipped"  # nothing to send to, or too late; last_error says why
+    CANCELLED = "cancelled"  # the plan changed before it was due
+
+
+class Appointment(TimestampMixin, Base):
+    __tablename__ = "appointments"
+
+    # Client-supplied (the phone creates records offline) or generated.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[Kind] = mapped_column(str_enum(Kind, "appointment_kind"))
+    # Wall-clock time where the appointment happens, plus its IANA zone: local stays local.
+    starts_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    ends_local: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Free text the member wrote; Text so the columns can hold ciphertext later.
+    location: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    recurrence: Mapped[str | None] = mapped_column(String(500))
+    reminder_offsets: Mapped[list[str]] = mapped_column(JSON)
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[Status] = mapped_column(
+        str_enum(Status, "appointment_status"), default=Status.SCHEDULED
+    )
+    # Recurring appointments are planned up to here; a periodic job moves it forward.
+    planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_appointments_member_id_starts_local", "member_id", "starts_local"),)
+
+
+class ReminderDelivery(IdMixin, Base):
+    """The outbox: one row per (occurrence, offset, channel), claimed with a lease."""
+
+    __tablename__ = "reminder_deliveries"
+
+    appointment_id: Mapped[str] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    occurrence_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    offset_key: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "reminder_channel"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[DeliveryState] = mapped_column(
+        str_enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "appointment_id", "occurrence_local", "offset_key", "channel",
+            name="uq_reminder_deliveries_plan_key",
+        ),
+        # The dispatcher's claim scans (state, due_at) and expired leases.
+        Index("ix_reminder_deliveries_state_due_at", "state", "due_at"),
+        Index("ix_reminder_deliveries_member_id", "member_id"),
+    )
+
+
+class SmsOptOut(Base):
+    """A number that sent STOP gets nothing more until it sends START."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarFeed(Base):
+    """The member's private calendar feed; the URL token is stored only as a digest."""
+
+    __tablename__ = "calendar_feeds"
+
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

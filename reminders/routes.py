@@ -1,0 +1,147 @@
+"""The contract's appointment, calendar and SMS-webhook paths. Thin: parse, authorize,
+call the operation, respond."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from api.accounts.models import Role
+from api.auth import current_account, login_required
+from api.db import get_session, utcnow
+from api.errors import Problem
+from api.extensions import accepts_form_body, limiter
+from reminders import calendar, schemas, service
+
+appointments_blp = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments",
+                             description="A member's appointments; reminders follow them.")
+calendar_blp = Blueprint("calendar", __name__, url_prefix="/api/v1",
+                         description="Calendar files and the member's private feed.")
+webhooks_blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
+                         description="Callbacks from outside services.")
+
+ICS = "text/calendar"
+
+
+def _ics(body: bytes, filename: str) -> Response:
+    response = Response(body, mimetype=ICS)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@appointments_blp.route("", methods=["GET"])
+@login_required(Role.MEMBER)
+@appointments_blp.arguments(schemas.AppointmentListArgs, location="query")
+@appointments_blp.response(200, schemas.AppointmentPageSchema)
+def list_appointments(args: dict[str, Any]) -> dict[str, Any]:
+    """The member's appointments, by start time."""
+    items, total = service.list_own(get_session(), current_account().id, **args)
+    return {"items": items, "page": args["page"], "page_size": args["page_size"],
+            "total": total}
+
+
+@appointments_blp.route("", methods=["POST"])
+@login_required(Role.MEMBER)
+@appointments_blp.arguments(schemas.AppointmentCreateSchema)
+@appointments_blp.response(201, schemas.AppointmentSchema)
+@appointments_blp.alt_response(200, schema=schemas.AppointmentSchema,
+                               description="The id already existed: the retry updated it.")
+def create_appointment(body: dict[str, Any]) -> Any:
+    """Create an appointment and plan its reminders. A retry with the same client id
+    updates the appointment instead of creating a second one."""
+    appointment, created = service.create(get_session(), current_account(), body, utcnow())
+    return appointment, 201 if created else 200
+
+
+@appointments_blp.route("/<id:appointment_id>", methods=["GET"])
+@login_required(Role.MEMBER)
+@appointments_blp.response(200, schemas.AppointmentSchema)
+def get_appointment(appointment_id: str) -> Any:
+    return service.get_own(get_session(), current_account().id, appointment_id)
+
+
+@appointments_blp.route("/<id:appointment_id>", methods=["PATCH"])
+@login_required(Role.MEMBER)
+@appointments_blp.arguments(schemas.AppointmentFields)
+@appointments_blp.response(200, schemas.AppointmentSchema)
+def patch_appointment(changes: dict[str, Any], appointment_id: str) -> Any:
+    """Change an appointment; its pending reminders are re-planned at once."""
+    db, member = get_session(), current_account()
+    appointment = service.get_own(db, member.id, appointment_id)
+    return service.update(db, appointment, member, changes, utcnow())
+
+
+@appointments_blp.route("/<id:appointment_id>", methods=["DELETE"])
+@login_required(Role.MEMBER)
+@appointments_blp.response(204)
+def delete_appointment(appointment_id: str) -> None:
+    """Delete an appointment and every reminder it had pending."""
+    db = get_session()
+    service.delete(db, service.get_own(db, current_account().id, appointment_id))
+
+
+@appointments_blp.route("/<id:appointment_id>/calendar.ics", methods=["GET"])
+@login_required(Role.MEMBER)
+@appointments_blp.response(200, content_type=ICS,
+                           description="One VEVENT with a VALARM per reminder offset.")
+def appointment_calendar(appointment_id: str) -> Response:
+    db, member = get_session(), current_account()
+    appointment = service.get_own(db, member.id, appointment_id)
+    return _ics(calendar.calendar([appointment], member, utcnow()), "appointment.ics")
+
+
+@calendar_blp.route("/me/calendar-feed", methods=["POST"])
+@login_required(Role.MEMBER)
+@calendar_blp.response(201, schemas.CalendarFeedSchema)
+def rotate_calendar_feed() -> dict[str, str]:
+    """Create the private feed URL, or replace it: the old URL stops working at once."""
+    token = service.rotate_calendar_feed(get_session(), current_account(), utcnow())
+    base = request.host_url.rstrip("/")
+    return {"url": f"{base}/api/v1/calendar/{token}.ics", "token": token}
+
+
+@calendar_blp.route("/me/calendar-feed", methods=["DELETE"])
+@login_required(Role.MEMBER)
+@calendar_blp.response(204)
+def revoke_calendar_feed() -> None:
+    """Turn the private feed off."""
+    service.revoke_calendar_feed(get_session(), current_account())
+
+
+@calendar_blp.route("/calendar/<id:token>.ics", methods=["GET"])
+@limiter.limit("120/minute")
+@calendar_blp.response(200, content_type=ICS, description="The member's appointments.")
+def calendar_feed(token: str) -> Response:
+    """The member's private feed: the token in the URL is the only credential."""
+    db = get_session()
+    member = service.feed_owner(db, token)
+    return _ics(calendar.calendar(service.all_own(db, member.id), member, utcnow()),
+                "homeward.ics")
+
+
+@webhooks_blp.route("/sms", methods=["POST"])
+@accepts_form_body
+@webhooks_blp.doc(requestBody={"content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "properties": {"From": {"type": "string"}, "Body": {"type": "string"}}}}}})
+@webhooks_blp.response(200, content_type="text/xml", description="TwiML reply.")
+def inbound_sms() -> Response:
+    """Twilio's inbound-message webhook: STOP, START, HELP, and C to confirm."""
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    if not token:
+        raise Problem(404, "SMS is not configured on this server.", kind="not-found")
+    url = current_app.config.get("TWILIO_WEBHOOK_URL") or request.url
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not RequestValidator(token).validate(url, request.form.to_dict(), signature):
+        raise Problem(403, "The request signature is not valid.", kind="bad-signature")
+    phone, body = request.form.get("From", ""), request.form.get("Body", "")
+    if not phone or len(phone) > 20 or len(body) > 1600:
+        raise Problem(422, "From and Body are needed.", kind="validation-error")
+    reply = service.handle_inbound_sms(get_session(), phone, body, utcnow())
+    twiml = MessagingResponse()
+    twiml.message(reply)
+    return Response(str(twiml), mimetype="text/xml")

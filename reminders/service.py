@@ -1,0 +1,271 @@
+"""Appointment operations, reminder re-planning, the calendar feed and inbound SMS.
+
+Plain functions over a session; they only flush. Every change of an appointment re-plans
+its reminder deliveries in the same transaction, so the outbox never disagrees with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account, Role
+from api.accounts.tokens import digest
+from api.errors import Problem, not_found
+from reminders import planning, texts
+from reminders.models import (
+    REMINDABLE,
+    Appointment,
+    CalendarFeed,
+    DeliveryState,
+    ReminderDelivery,
+    SmsOptOut,
+    Status,
+)
+
+# Non-recurring appointments are planned in full, however far ahead they are.
+ALL_AHEAD = timedelta(days=3650)
+FIELD_TO_COLUMN = {"starts_at": "starts_local", "ends_at": "ends_local"}
+
+
+def _validate(appointment: Appointment) -> None:
+    """Rules across fields, checked on the appointment as it would be saved."""
+    zone = ZoneInfo(appointment.timezone)
+    if appointment.ends_local is not None and appointment.ends_local <= appointment.starts_local:
+        raise Problem(422, "The end must be after the start.", kind="validation-error",
+                      errors={"ends_at": ["Must be after starts_at."]})
+    if appointment.recurrence:
+        try:
+            appointment.recurrence = planning.normalize_rrule(appointment.recurrence, zone)
+        except ValueError as error:
+            raise Problem(422, f"The recurrence is not valid: {error}", kind="validation-error",
+                          errors={"recurrence": [str(error)]}) from None
+
+
+def _apply(appointment: Appointment, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(appointment, FIELD_TO_COLUMN.get(name, name), value)
+
+
+def get_own(db: Session, member_id: str, appointment_id: str) -> Appointment:
+    """The member's own appointment; anyone else's (or none) is 'not found'."""
+    appointment = db.get(Appointment, appointment_id)
+    if appointment is None or appointment.member_id != member_id:
+        raise not_found("appointment")
+    return appointment
+
+
+def list_own(db: Session, member_id: str, *, status: str | None, page: int,
+             page_size: int) -> tuple[list[Appointment], int]:
+    query = select(Appointment).where(Appointment.member_id == member_id)
+    if status:
+        query = query.where(Appointment.status == status)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.scalars(
+        query.order_by(Appointment.starts_local, Appointment.id)
+        .limit(page_size).offset((page - 1) * page_size)
+    )
+    return list(items), total
+
+
+def create(db: Session, member: Account, fields: dict[str, Any],
+           now: datetime) -> tuple[Appointment, bool]:
+    """Create an appointment, or, when the phone retries with an id it already created,
+    update that one. Returns (appointment, created)."""
+    appointment_id = fields.pop("id", None)
+    if appointment_id is not None:
+        existing = db.get(Appointment, appointment_id)
+        if existing is not None:
+            if existing.member_id != member.id:
+                raise Problem(409, "This id is already in use; let the phone pick another.",
+                              kind="id-conflict", errors={"id": ["Already in use."]})
+            return update(db, existing, member, fields, now), False
+    appointment = Appointment(member_id=member.id, created_at=now, updated_at=now,
+                              timezone=member.timezone)
+    if appointment_id is not None:
+        appointment.id = appointment_id
+    _apply(appointment, fields)
+    _validate(appointment)
+    db.add(appointment)
+    db.flush()
+    replan(db, appointment, member, now)
+    return appointment, True
+
+
+def update(db: Session, appointment: Appointment, member: Account, fields: dict[str, Any],
+           now: datetime) -> Appointment:
+    _apply(appointment, fields)
+    _validate(appointment)
+    appointment.updated_at = now
+    db.flush()
+    replan(db, appointment, member, now)
+    return appointment
+
+
+def delete(db: Session, appointment: Appointment) -> None:
+    """Delete an appointment; its deliveries go with it (ON DELETE CASCADE)."""
+    db.delete(appointment)
+    db.flush()
+
+
+def replan(db: Session, appointment: Appointment, member: Account, now: datetime) -> None:
+    """Make the outbox match the appointment: add what is missing, move what changed,
+    cancel what is no longer wanted. Idempotent (the plan key is unique)."""
+    # Concurrent re-plans of one appointment queue here (a no-op lock on SQLite, whose
+    # writers are serial anyway).
+    db.execute(select(Appointment.id).where(Appointment.id == appointment.id).with_for_update())
+    horizon = now + (
+        timedelta(days=current_app.config["REMINDER_PLAN_DAYS"]) if appointment.recurrence
+        else ALL_AHEAD
+    )
+    wanted: dict[tuple[datetime, str, str], planning.PlannedReminder] = {}
+    if appointment.status in REMINDABLE:
+        for planned in planning.plan(
+            starts_local=appointment.starts_local, timezone=appointment.timezone,
+            recurrence=appointment.recurrence, offsets=appointment.reminder_offsets,
+            member_timezone=member.timezone,
+            quiet=planning.QuietHours.of(member.quiet_hours_start, member.quiet_hours_end),
+            now=now, horizon=horizon,
+        ):
+            for channel in appointment.channels:
+                wanted[(planned.occurrence_local, planned.offset_key, channel)] = planned
+
+    rd = ReminderDelivery
+    current = db.scalars(select(rd).where(
+        rd.appointment_id == appointment.id,
+        or_(rd.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+            rd.occurrence_at >= now - timedelta(days=1)),
+    ))
+    for row in current:
+        planned_row = wanted.pop((row.occurrence_local, row.offset_key, row.channel), None)
+        if planned_row is None:
+            if row.state in (DeliveryState.PENDING, DeliveryState.SENDING):
+                row.state, row.lease_until = DeliveryState.CANCELLED, None
+        elif row.state in (DeliveryState.PENDING, DeliveryState.CANCELLED):
+            row.state, row.due_at = DeliveryState.PENDING, planned_row.due_at
+            row.occurrence_at = planned_row.occurrence_at
+        # sending, sent, failed, skipped: already settled for this key; leave as is.
+    db.add_all(
+        rd(appointment_id=appointment.id, member_id=appointment.member_id,
+           occurrence_local=key[0], occurrence_at=planned.occurrence_at, offset_key=key[1],
+           channel=key[2], due_at=planned.due_at, created_at=now, updated_at=now)
+        for key, planned in wanted.items()
+    )
+    appointment.planned_until = horizon if appointment.recurrence else None
+    db.flush()
+
+
+def replan_member(db: Session, member: Account, now: datetime) -> int:
+    """Re-plan every remindable appointment of a member (new time zone, quiet hours)."""
+    appointments = db.scalars(select(Appointment).where(
+        Appointment.member_id == member.id, Appointment.status.in_(REMINDABLE)))
+    count = 0
+    for appointment in appointments:
+        replan(db, appointment, member, now)
+        count += 1
+    return count
+
+
+def extend_recurring(db: Session, now: datetime, limit: int = 500) -> int:
+    """Move the rolling window of recurring appointments forward (a periodic job)."""
+    soon = now + timedelta(days=current_app.config["REMINDER_PLAN_DAYS"] - 1)
+    due = db.execute(
+        select(Appointment, Account)
+        .join(Account, Account.id == Appointment.member_id)
+        .where(Appointment.recurrence.is_not(None), Appointment.status.in_(REMINDABLE),
+               or_(Appointment.planned_until.is_(None), Appointment.planned_until < soon))
+        .limit(limit)
+    ).all()
+    for appointment, member in due:
+        replan(db, appointment, member, now)
+    return len(due)
+
+
+def next_occurrence(appointment: Appointment, now: datetime) -> datetime | None:
+    zone = ZoneInfo(appointment.timezone)
+    found = planning.occurrences(appointment.starts_local, zone, appointment.recurrence,
+                                 now, now + timedelta(days=400))
+    return found[0][1] if found else None
+
+
+# --- the private calendar feed ---------------------------------------------------------
+
+def rotate_calendar_feed(db: Session, member: Account, now: datetime) -> str:
+    """Create the member's feed token, or replace it (the old URL stops working)."""
+    token = "cal_" + secrets.token_urlsafe(24)
+    feed = db.get(CalendarFeed, member.id)
+    if feed is None:
+        db.add(CalendarFeed(account_id=member.id, token_hash=digest(token), created_at=now))
+    else:
+        feed.token_hash, feed.created_at = digest(token), now
+    db.flush()
+    return token
+
+
+def revoke_calendar_feed(db: Session, member: Account) -> None:
+    feed = db.get(CalendarFeed, member.id)
+    if feed is None:
+        raise not_found("calendar feed")
+    db.delete(feed)
+    db.flush()
+
+
+def feed_owner(db: Session, token: str) -> Account:
+    feed = db.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == digest(token)))
+    account = db.get(Account, feed.account_id) if feed else None
+    if account is None:
+        raise not_found("calendar")
+    return account
+
+
+def all_own(db: Session, member_id: str) -> list[Appointment]:
+    return list(db.scalars(select(Appointment).where(Appointment.member_id == member_id)
+                           .order_by(Appointment.starts_local)))
+
+
+# --- inbound SMS (Twilio webhook) --------------------------------------------------------
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "PARAR"}
+START_WORDS = {"START", "UNSTOP", "YES"}
+HELP_WORDS = {"HELP", "INFO", "AYUDA"}
+CONFIRM_WORDS = {"C", "CONFIRM", "CONFIRMAR"}
+
+
+def handle_inbound_sms(db: Session, phone: str, body: str, now: datetime) -> str:
+    """Act on a text a member sent and return the reply."""
+    word = body.strip().upper().rstrip(".!")
+    members = list(db.scalars(select(Account).where(Account.phone == phone,
+                                                    Account.role == Role.MEMBER)))
+    locale = members[0].locale if members else "en"
+    if word in STOP_WORDS:
+        if db.get(SmsOptOut, phone) is None:
+            db.add(SmsOptOut(phone=phone, opted_out_at=now))
+        return texts.sms_reply(locale, "stopped")
+    if word in START_WORDS:
+        opt_out = db.get(SmsOptOut, phone)
+        if opt_out is not None:
+            db.delete(opt_out)
+        return texts.sms_reply(locale, "started")
+    if word in HELP_WORDS:
+        return texts.sms_reply(locale, "help")
+    if word in CONFIRM_WORDS:
+        upcoming = [
+            (when, appointment)
+            for appointment in db.scalars(select(Appointment).where(
+                Appointment.member_id.in_([m.id for m in members]),
+                Appointment.status == Status.SCHEDULED))
+            if (when := next_occurrence(appointment, now)) is not None
+        ]
+        if not upcoming:
+            return texts.sms_reply(locale, "nothing_to_confirm")
+        _, appointment = min(upcoming, key=lambda pair: pair[0])
+        appointment.status, appointment.updated_at = Status.CONFIRMED, now
+        db.flush()
+        return texts.sms_reply(locale, "confirmed")
+    return texts.sms_reply(locale, "unknown")

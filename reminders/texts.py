@@ -1,0 +1,123 @@
+"""Notification text: short, plain, translated, and discreet unless the member opted in.
+
+Discreet text never names the kind of appointment or its title: a lock screen, an SMS or
+a shared calendar must not say "court", "probation", "parole", "PO", "warrant" or
+"drug test". Catalogs are gettext .po files under translations/, read with Babel.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+
+from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from reminders.models import Kind
+
+LOCALES = ("en", "es")
+# Words that must never appear in discreet text (product.md, principle 4), in each language.
+DENIED_WORDS = {
+    "en": ("court", "probation", "parole", "po", "warrant", "drug test", "supervision", "judge"),
+    "es": ("tribunal", "corte", "juzgado", "libertad condicional", "orden de arresto",
+           "prueba de drogas", "supervisión", "juez", "oficial"),
+}
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The catalog for ``locale``; English is the source language."""
+    if locale == "en" or locale not in LOCALES:
+        return NullTranslations()
+    po = resources.files("reminders").joinpath(f"translations/{locale}/LC_MESSAGES/messages.po")
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def _(locale: str, message: str) -> str:
+    return translations(locale).gettext(message)
+
+
+# Marked for extraction (pybabel extract -k N_); translated where used.
+def N_(message: str) -> str:
+    return message
+
+
+KIND_LABELS = {
+    Kind.SUPERVISION: N_("Supervision meeting"),
+    Kind.COURT: N_("Court date"),
+    Kind.TREATMENT: N_("Treatment"),
+    Kind.MEDICAL: N_("Medical appointment"),
+    Kind.BENEFITS: N_("Benefits office"),
+    Kind.ID_DOCUMENTS: N_("ID documents"),
+    Kind.JOB_INTERVIEW: N_("Job interview"),
+    Kind.HOUSING: N_("Housing viewing"),
+    Kind.OTHER: N_("Appointment"),
+}
+
+
+@dataclass(frozen=True)
+class Notification:
+    title: str
+    body: str
+
+
+def when_phrase(locale: str, starts: datetime, now: datetime) -> str:
+    """'today at 10:00', 'tomorrow at 10:00', 'on Friday at 10:00' or 'on 4 Dec at 10:00',
+    both datetimes in the member's local time."""
+    babel_locale = Locale.parse(locale)
+    clock = format_time(starts.time(), "HH:mm", locale=babel_locale)
+    days = (starts.date() - now.date()).days
+    if days <= 0:
+        return _(locale, "today at %(time)s") % {"time": clock}
+    if days == 1:
+        return _(locale, "tomorrow at %(time)s") % {"time": clock}
+    if days < 7:
+        day = format_date(starts.date(), "EEEE", locale=babel_locale)
+    else:
+        day = format_skeleton("MMMMd", starts, locale=babel_locale)
+    return _(locale, "on %(day)s at %(time)s") % {"day": day, "time": clock}
+
+
+def reminder(
+    *, locale: str, detailed: bool, kind: Kind, title: str, starts: datetime, now: datetime,
+    sms: bool = False,
+) -> Notification:
+    """The text of one reminder. ``starts`` and ``now`` are the member's local times."""
+    when = when_phrase(locale, starts, now)
+    if detailed:
+        heading = _(locale, KIND_LABELS[kind])
+        body = _(locale, "%(title)s, %(when)s") % {"title": title, "when": when}
+    else:
+        heading = _(locale, "Reminder")
+        body = _(locale, "Appointment %(when)s") % {"when": when}
+    if sms:
+        body = f"{body}. {_(locale, 'Reply C to confirm.')}"
+    return Notification(heading, body)
+
+
+def sms_reply(locale: str, which: str) -> str:
+    texts = {
+        "help": N_("Homeward reminders. Reply C to confirm your next appointment, STOP to "
+                   "stop texts, START to get them again."),
+        "stopped": N_("You will get no more texts from Homeward. Reply START to get them again."),
+        "started": N_("Texts from Homeward are on again. Reply STOP to stop them."),
+        "confirmed": N_("Thanks, your next appointment is confirmed."),
+        "nothing_to_confirm": N_("There is no upcoming appointment to confirm."),
+        "unknown": N_("Reply C to confirm your next appointment, HELP for help, STOP to stop."),
+    }
+    return _(locale, texts[which])
+
+
+def calendar_summary(locale: str, detailed: bool, kind: Kind, title: str) -> str:
+    return title if detailed else _(locale, "Appointment")

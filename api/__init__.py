@@ -16,7 +16,11 @@ JSON_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Homeward app. ``test_config`` overrides settings from the environment."""
     observability.configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-    app = Flask(__name__, instance_relative_config=True)
+    # Where development secrets and the SQLite file live (tests point it at a temp dir).
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "HOMEWARD_INSTANCE_PATH"
+    )
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_mapping(config.load(app.instance_path))
     if test_config:
         app.config.update(test_config)

@@ -56,7 +56,9 @@ def event(appointment: Appointment, member: Account, now: datetime) -> icalendar
     if detailed and appointment.location:
         item.add("location", appointment.location)
     if appointment.recurrence:
-        item.add("rrule", icalendar.vRecur.from_ical(_rrule_utc_until(appointment.recurrence, zone)))
+        item.add(
+            "rrule", icalendar.vRecur.from_ical(_rrule_utc_until(appointment.recurrence, zone))
+        )
     item.add("status", "CANCELLED" if appointment.status == Status.CANCELLED else "CONFIRMED")
     for offset_key in appointment.reminder_offsets:
         alarm = icalendar.Alarm()

@@ -58,8 +58,9 @@ class PushSender:
         self.timeout = timeout
         self.session = requests.Session()  # keep-alive across a dispatcher's batch
 
-    def send(self, targets: list[PushTarget], payload: dict[str, Any], ttl: int,
-             topic: str | None = None) -> Result:
+    def send(
+        self, targets: list[PushTarget], payload: dict[str, Any], ttl: int, topic: str | None = None
+    ) -> Result:
         if not targets:
             return Result(Outcome.UNREACHABLE, "no push device registered")
         data = json.dumps(payload, separators=(",", ":"))
@@ -70,11 +71,16 @@ class PushSender:
         for target in targets:
             try:
                 webpush(
-                    {"endpoint": target.endpoint,
-                     "keys": {"p256dh": target.p256dh, "auth": target.auth}},
-                    data=data, vapid_private_key=self.vapid,
+                    {
+                        "endpoint": target.endpoint,
+                        "keys": {"p256dh": target.p256dh, "auth": target.auth},
+                    },
+                    data=data,
+                    vapid_private_key=self.vapid,
                     vapid_claims={"sub": self.subject},  # pywebpush adds aud and exp
-                    ttl=max(ttl, 0), headers=dict(headers), timeout=self.timeout,
+                    ttl=max(ttl, 0),
+                    headers=dict(headers),
+                    timeout=self.timeout,
                     requests_session=self.session,
                 )
                 delivered += 1
@@ -102,16 +108,23 @@ class _BaseUrlHttpClient(TwilioHttpClient):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if url.startswith(TWILIO_API):
-            url = self.base_url + url[len(TWILIO_API):]
+            url = self.base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
 
 
 class SmsSender:
     """SMS through Twilio's Messages API."""
 
-    def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None,
-                 messaging_service_sid: str | None, base_url: str = TWILIO_API,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str | None,
+        messaging_service_sid: str | None,
+        base_url: str = TWILIO_API,
+        timeout: float = 10.0,
+    ) -> None:
         http_client = _BaseUrlHttpClient(base_url, timeout) if base_url != TWILIO_API else None
         self.client = TwilioClient(account_sid, auth_token, http_client=http_client)
         self.from_number = from_number
@@ -124,7 +137,8 @@ class SmsSender:
             return Result(Outcome.UNREACHABLE, "the number sent STOP")
         sender: dict[str, str] = (
             {"messaging_service_sid": self.messaging_service_sid}
-            if self.messaging_service_sid else {"from_": self.from_number or ""}
+            if self.messaging_service_sid
+            else {"from_": self.from_number or ""}
         )
         try:
             self.client.messages.create(to=phone, body=body, **sender)

@@ -32,11 +32,25 @@ def run() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     dispatcher = Dispatcher.for_app(app)
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(dispatcher.run_until_idle, "interval",
-                      seconds=app.config["REMINDER_DISPATCH_INTERVAL"], id="dispatch",
-                      max_instances=1, coalesce=True, next_run_time=utcnow())
-    scheduler.add_job(extend_plans, "interval", hours=1, args=[app], id="plan",
-                      max_instances=1, coalesce=True, next_run_time=utcnow())
+    scheduler.add_job(
+        dispatcher.run_until_idle,
+        "interval",
+        seconds=app.config["REMINDER_DISPATCH_INTERVAL"],
+        id="dispatch",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        extend_plans,
+        "interval",
+        hours=1,
+        args=[app],
+        id="plan",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
     log.info("reminder dispatcher started", extra={"worker": dispatcher.worker})
     try:
         scheduler.start()

@@ -77,7 +77,8 @@ class Senders:
         sms = None
         if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
             sms = SmsSender(
-                config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
+                config["TWILIO_ACCOUNT_SID"],
+                config["TWILIO_AUTH_TOKEN"],
                 from_number=config.get("TWILIO_FROM_NUMBER"),
                 messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID"),
                 base_url=config["TWILIO_API_BASE_URL"],
@@ -97,14 +98,21 @@ def claim(db: Session, worker: str, now: datetime, settings: Settings) -> list[s
         and_(rd.state == DeliveryState.SENDING, rd.lease_until < now),
     )
     chosen = (
-        select(rd.id).where(due).order_by(rd.due_at).limit(settings.batch_size)
+        select(rd.id)
+        .where(due)
+        .order_by(rd.due_at)
+        .limit(settings.batch_size)
         .with_for_update(skip_locked=True)
     )
     claimed = db.scalars(
         update(rd)
         .where(rd.id.in_(chosen.scalar_subquery()))
-        .values(state=DeliveryState.SENDING, claimed_by=worker,
-                lease_until=now + settings.lease, attempts=rd.attempts + 1)
+        .values(
+            state=DeliveryState.SENDING,
+            claimed_by=worker,
+            lease_until=now + settings.lease,
+            attempts=rd.attempts + 1,
+        )
         .returning(rd.id)
         .execution_options(synchronize_session=False)
     )
@@ -149,14 +157,21 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
     rows = [row for row in rows if row.lease_until and row.lease_until > now + LEASE_SAFETY]
     if not rows:
         return []
-    appointments = {a.id: a for a in db.scalars(
-        select(Appointment).where(Appointment.id.in_({r.appointment_id for r in rows})))}
-    accounts = {a.id: a for a in db.scalars(
-        select(Account).where(Account.id.in_({r.member_id for r in rows})))}
+    appointments = {
+        a.id: a
+        for a in db.scalars(
+            select(Appointment).where(Appointment.id.in_({r.appointment_id for r in rows}))
+        )
+    }
+    accounts = {
+        a.id: a
+        for a in db.scalars(select(Account).where(Account.id.in_({r.member_id for r in rows})))
+    }
     devices: dict[str, list[PushTarget]] = {}
     for device in db.scalars(select(Device).where(Device.account_id.in_(accounts))):
         devices.setdefault(device.account_id, []).append(
-            PushTarget(device.id, device.endpoint, device.p256dh, device.auth))
+            PushTarget(device.id, device.endpoint, device.p256dh, device.auth)
+        )
     phones = {a.phone for a in accounts.values() if a.phone}
     opted_out = set(db.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))))
 
@@ -164,12 +179,22 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
     for row in rows:
         appointment, account = appointments.get(row.appointment_id), accounts.get(row.member_id)
         if appointment is None or account is None or appointment.status not in REMINDABLE:
-            _settle(db, row.id, worker, state=DeliveryState.CANCELLED,
-                    last_error="the appointment is no longer scheduled")
+            _settle(
+                db,
+                row.id,
+                worker,
+                state=DeliveryState.CANCELLED,
+                last_error="the appointment is no longer scheduled",
+            )
             continue
         if now >= row.occurrence_at:
-            _settle(db, row.id, worker, state=DeliveryState.SKIPPED,
-                    last_error="the appointment had started")
+            _settle(
+                db,
+                row.id,
+                worker,
+                state=DeliveryState.SKIPPED,
+                last_error="the appointment had started",
+            )
             continue
         zone = ZoneInfo(account.timezone)
         quiet = QuietHours.of(account.quiet_hours_start, account.quiet_hours_end)
@@ -178,28 +203,53 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
             # A retry that fell into quiet hours waits for them to end, if that is in time.
             after = to_utc(quiet.ends(local_now), zone)
             if after < row.occurrence_at:
-                _settle(db, row.id, worker, state=DeliveryState.PENDING, due_at=after,
-                        attempts=row.attempts - 1)
+                _settle(
+                    db,
+                    row.id,
+                    worker,
+                    state=DeliveryState.PENDING,
+                    due_at=after,
+                    attempts=row.attempts - 1,
+                )
             else:
-                _settle(db, row.id, worker, state=DeliveryState.SKIPPED,
-                        last_error="quiet hours last until the appointment")
+                _settle(
+                    db,
+                    row.id,
+                    worker,
+                    state=DeliveryState.SKIPPED,
+                    last_error="quiet hours last until the appointment",
+                )
             continue
+        # The time shown is the appointment's own wall-clock time, where it happens.
+        place_zone = ZoneInfo(appointment.timezone)
         notification = texts.reminder(
             locale=account.locale,
             detailed=account.notification_detail == NotificationDetail.DETAILED,
-            kind=appointment.kind, title=appointment.title,
-            starts=to_local(row.occurrence_at, zone), now=local_now,
+            kind=appointment.kind,
+            title=appointment.title,
+            starts=row.occurrence_local,
+            now=to_local(now, place_zone),
             sms=row.channel == Channel.SMS,
         )
-        jobs.append(Job(
-            delivery_id=row.id, channel=row.channel, attempts=row.attempts,
-            occurrence_at=row.occurrence_at, notification=notification,
-            payload={"title": notification.title, "body": notification.body,
-                     "tag": f"appointment-{appointment.id}", "appointment_id": appointment.id,
-                     "starts_at": row.occurrence_at.isoformat()},
-            push_targets=devices.get(account.id, []),
-            phone=account.phone, opted_out=account.phone in opted_out,
-        ))
+        jobs.append(
+            Job(
+                delivery_id=row.id,
+                channel=row.channel,
+                attempts=row.attempts,
+                occurrence_at=row.occurrence_at,
+                notification=notification,
+                payload={
+                    "title": notification.title,
+                    "body": notification.body,
+                    "tag": f"appointment-{appointment.id}",
+                    "appointment_id": appointment.id,
+                    "starts_at": row.occurrence_at.isoformat(),
+                },
+                push_targets=devices.get(account.id, []),
+                phone=account.phone,
+                opted_out=account.phone in opted_out,
+            )
+        )
     return jobs
 
 
@@ -208,8 +258,7 @@ def send(job: Job, senders: Senders, now: datetime) -> Result:
         if senders.push is None:
             return Result(Outcome.UNREACHABLE, "Web Push is not configured")
         ttl = int((job.occurrence_at - now).total_seconds())
-        return senders.push.send(job.push_targets, job.payload, ttl,
-                                 topic=job.payload["tag"][:32])
+        return senders.push.send(job.push_targets, job.payload, ttl, topic=job.payload["tag"][:32])
     if senders.sms is None:
         return Result(Outcome.UNREACHABLE, "SMS is not configured")
     return senders.sms.send(job.phone, job.opted_out, job.notification.body)
@@ -221,8 +270,9 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
     return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
 
 
-def record(db: Session, job: Job, result: Result, worker: str, now: datetime,
-           settings: Settings) -> None:
+def record(
+    db: Session, job: Job, result: Result, worker: str, now: datetime, settings: Settings
+) -> None:
     """Write a send's outcome to the outbox row, and its consequences (gone devices,
     numbers that unsubscribed)."""
     if result.gone_devices:
@@ -231,29 +281,43 @@ def record(db: Session, job: Job, result: Result, worker: str, now: datetime,
         if db.get(SmsOptOut, job.phone) is None:
             db.add(SmsOptOut(phone=job.phone, opted_out_at=now))
     if result.outcome is Outcome.SENT:
-        _settle(db, job.delivery_id, worker, state=DeliveryState.SENT, sent_at=now,
-                last_error=None)
+        _settle(db, job.delivery_id, worker, state=DeliveryState.SENT, sent_at=now, last_error=None)
     elif result.outcome is Outcome.UNREACHABLE:
-        _settle(db, job.delivery_id, worker, state=DeliveryState.SKIPPED,
-                last_error=result.error)
+        _settle(db, job.delivery_id, worker, state=DeliveryState.SKIPPED, last_error=result.error)
     elif result.outcome is Outcome.RETRY and job.attempts < settings.max_attempts:
         retry_at = now + backoff(job.attempts, settings)
         if retry_at < job.occurrence_at:
-            _settle(db, job.delivery_id, worker, state=DeliveryState.PENDING, due_at=retry_at,
-                    last_error=result.error)
+            _settle(
+                db,
+                job.delivery_id,
+                worker,
+                state=DeliveryState.PENDING,
+                due_at=retry_at,
+                last_error=result.error,
+            )
         else:
-            _settle(db, job.delivery_id, worker, state=DeliveryState.FAILED,
-                    last_error=f"{result.error}; no time left to retry before the start")
+            _settle(
+                db,
+                job.delivery_id,
+                worker,
+                state=DeliveryState.FAILED,
+                last_error=f"{result.error}; no time left to retry before the start",
+            )
     else:
-        _settle(db, job.delivery_id, worker, state=DeliveryState.FAILED,
-                last_error=result.error)
+        _settle(db, job.delivery_id, worker, state=DeliveryState.FAILED, last_error=result.error)
 
 
 class Dispatcher:
     """One dispatcher: ``run_once`` handles one batch; ``run_until_idle`` drains."""
 
-    def __init__(self, sessions: sessionmaker[Session], senders: Senders, settings: Settings,
-                 clock: Clock = utcnow, worker: str | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        senders: Senders,
+        settings: Settings,
+        clock: Clock = utcnow,
+        worker: str | None = None,
+    ) -> None:
         self.sessions = sessions
         self.senders = senders
         self.settings = settings
@@ -262,8 +326,12 @@ class Dispatcher:
 
     @classmethod
     def for_app(cls, app: Flask, **kwargs: Any) -> Dispatcher:
-        return cls(app.extensions["homeward.db"].sessionmaker, Senders.from_config(app.config),
-                   Settings.from_config(app.config), **kwargs)
+        return cls(
+            app.extensions["homeward.db"].sessionmaker,
+            Senders.from_config(app.config),
+            Settings.from_config(app.config),
+            **kwargs,
+        )
 
     def claim(self) -> list[str]:
         with self.sessions.begin() as db:

@@ -81,9 +81,7 @@ class ReminderDelivery(IdMixin, Base):
 
     __tablename__ = "reminder_deliveries"
 
-    appointment_id: Mapped[str] = mapped_column(
-        ForeignKey("appointments.id", ondelete="CASCADE")
-    )
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
     member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     occurrence_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -103,7 +101,10 @@ class ReminderDelivery(IdMixin, Base):
 
     __table_args__ = (
         UniqueConstraint(
-            "appointment_id", "occurrence_local", "offset_key", "channel",
+            "appointment_id",
+            "occurrence_local",
+            "offset_key",
+            "channel",
             name="uq_reminder_deliveries_plan_key",
         ),
         # The dispatcher's claim scans (state, due_at) and expired leases.

@@ -35,7 +35,7 @@ ALLOWED_FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
 
 @dataclass(frozen=True)
 class Offset:
-    """"7d@10:00": seven calendar days before, at 10:00 local; "2h", "30m": a duration before."""
+    """ "7d@10:00": seven calendar days before, at 10:00 local; "2h", "30m": a duration before."""
 
     key: str
     days: int | None = None
@@ -98,8 +98,11 @@ def normalize_rrule(text: str, zone: ZoneInfo) -> str:
 
 
 def occurrences(
-    starts_local: datetime, zone: ZoneInfo, recurrence: str | None,
-    window_start: datetime, window_end: datetime,
+    starts_local: datetime,
+    zone: ZoneInfo,
+    recurrence: str | None,
+    window_start: datetime,
+    window_end: datetime,
 ) -> list[tuple[datetime, datetime]]:
     """(local start, UTC instant) of each occurrence starting in [window_start, window_end)."""
     if not recurrence:
@@ -177,8 +180,15 @@ class PlannedReminder:
 
 
 def plan(
-    *, starts_local: datetime, timezone: str, recurrence: str | None, offsets: Iterable[str],
-    member_timezone: str, quiet: QuietHours | None, now: datetime, horizon: datetime,
+    *,
+    starts_local: datetime,
+    timezone: str,
+    recurrence: str | None,
+    offsets: Iterable[str],
+    member_timezone: str,
+    quiet: QuietHours | None,
+    now: datetime,
+    horizon: datetime,
 ) -> list[PlannedReminder]:
     """Every reminder an appointment should get from ``now`` up to ``horizon``.
 

@@ -17,12 +17,24 @@ from api.errors import Problem
 from api.extensions import accepts_form_body, limiter
 from reminders import calendar, schemas, service
 
-appointments_blp = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments",
-                             description="A member's appointments; reminders follow them.")
-calendar_blp = Blueprint("calendar", __name__, url_prefix="/api/v1",
-                         description="Calendar files and the member's private feed.")
-webhooks_blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
-                         description="Callbacks from outside services.")
+appointments_blp = Blueprint(
+    "appointments",
+    __name__,
+    url_prefix="/api/v1/appointments",
+    description="A member's appointments; reminders follow them.",
+)
+calendar_blp = Blueprint(
+    "calendar",
+    __name__,
+    url_prefix="/api/v1",
+    description="Calendar files and the member's private feed.",
+)
+webhooks_blp = Blueprint(
+    "webhooks",
+    __name__,
+    url_prefix="/api/v1/webhooks",
+    description="Callbacks from outside services.",
+)
 
 ICS = "text/calendar"
 
@@ -41,16 +53,18 @@ def _ics(body: bytes, filename: str) -> Response:
 def list_appointments(args: dict[str, Any]) -> dict[str, Any]:
     """The member's appointments, by start time."""
     items, total = service.list_own(get_session(), current_account().id, **args)
-    return {"items": items, "page": args["page"], "page_size": args["page_size"],
-            "total": total}
+    return {"items": items, "page": args["page"], "page_size": args["page_size"], "total": total}
 
 
 @appointments_blp.route("", methods=["POST"])
 @login_required(Role.MEMBER)
 @appointments_blp.arguments(schemas.AppointmentCreateSchema)
 @appointments_blp.response(201, schemas.AppointmentSchema)
-@appointments_blp.alt_response(200, schema=schemas.AppointmentSchema,
-                               description="The id already existed: the retry updated it.")
+@appointments_blp.alt_response(
+    200,
+    schema=schemas.AppointmentSchema,
+    description="The id already existed: the retry updated it.",
+)
 def create_appointment(body: dict[str, Any]) -> Any:
     """Create an appointment and plan its reminders. A retry with the same client id
     updates the appointment instead of creating a second one."""
@@ -87,8 +101,9 @@ def delete_appointment(appointment_id: str) -> None:
 
 @appointments_blp.route("/<id:appointment_id>/calendar.ics", methods=["GET"])
 @login_required(Role.MEMBER)
-@appointments_blp.response(200, content_type=ICS,
-                           description="One VEVENT with a VALARM per reminder offset.")
+@appointments_blp.response(
+    200, content_type=ICS, description="One VEVENT with a VALARM per reminder offset."
+)
 def appointment_calendar(appointment_id: str) -> Response:
     db, member = get_session(), current_account()
     appointment = service.get_own(db, member.id, appointment_id)
@@ -120,14 +135,23 @@ def calendar_feed(token: str) -> Response:
     """The member's private feed: the token in the URL is the only credential."""
     db = get_session()
     member = service.feed_owner(db, token)
-    return _ics(calendar.calendar(service.all_own(db, member.id), member, utcnow()),
-                "homeward.ics")
+    return _ics(calendar.calendar(service.all_own(db, member.id), member, utcnow()), "homeward.ics")
 
 
 @webhooks_blp.route("/sms", methods=["POST"])
 @accepts_form_body
-@webhooks_blp.doc(requestBody={"content": {"application/x-www-form-urlencoded": {"schema": {
-    "type": "object", "properties": {"From": {"type": "string"}, "Body": {"type": "string"}}}}}})
+@webhooks_blp.doc(
+    requestBody={
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"From": {"type": "string"}, "Body": {"type": "string"}},
+                }
+            }
+        }
+    }
+)
 @webhooks_blp.response(200, content_type="text/xml", description="TwiML reply.")
 def inbound_sms() -> Response:
     """Twilio's inbound-message webhook: STOP, START, HELP, and C to confirm."""

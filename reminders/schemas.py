@@ -22,8 +22,10 @@ class LocalDateTime(ma.fields.Field):
     separate field. Seconds are dropped."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(metadata={"type": "string", "example": "2026-12-04T09:30",
-                                   "pattern": _LOCAL.pattern}, **kwargs)
+        super().__init__(
+            metadata={"type": "string", "example": "2026-12-04T09:30", "pattern": _LOCAL.pattern},
+            **kwargs,
+        )
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value.strftime("%Y-%m-%dT%H:%M") if value is not None else None
@@ -32,7 +34,8 @@ class LocalDateTime(ma.fields.Field):
         if not isinstance(value, str) or not _LOCAL.match(value):
             raise ma.ValidationError(
                 "Give local time as YYYY-MM-DDTHH:MM, without an offset; "
-                "the time zone goes in 'timezone'.")
+                "the time zone goes in 'timezone'."
+            )
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
@@ -62,8 +65,12 @@ class AppointmentFields(ma.Schema):
     timezone = TimeZone()
     location = Text(max_length=500, allow_none=True, empty_as_none=True)
     notes = Text(max_length=2000, multiline=True, allow_none=True, empty_as_none=True)
-    recurrence = Text(max_length=500, allow_none=True, empty_as_none=True,
-                      metadata={"example": "FREQ=WEEKLY;BYDAY=MO"})
+    recurrence = Text(
+        max_length=500,
+        allow_none=True,
+        empty_as_none=True,
+        metadata={"example": "FREQ=WEEKLY;BYDAY=MO"},
+    )
     reminder_offsets = ma.fields.List(
         ma.fields.String(validate=_offset, metadata={"maxLength": 16}),
         validate=[ma.validate.Length(max=8), _unique],
@@ -77,8 +84,10 @@ class AppointmentFields(ma.Schema):
 
 
 class AppointmentCreateSchema(AppointmentFields):
-    id = ma.fields.String(validate=ma.validate.Regexp(CLIENT_ID),
-                          metadata={"description": "Optional: the phone's own id for the record."})
+    id = ma.fields.String(
+        validate=ma.validate.Regexp(CLIENT_ID),
+        metadata={"description": "Optional: the phone's own id for the record."},
+    )
 
     title = Text(min_length=1, max_length=200, required=True)
     starts_at = LocalDateTime(required=True)

@@ -38,14 +38,22 @@ def _validate(appointment: Appointment) -> None:
     """Rules across fields, checked on the appointment as it would be saved."""
     zone = ZoneInfo(appointment.timezone)
     if appointment.ends_local is not None and appointment.ends_local <= appointment.starts_local:
-        raise Problem(422, "The end must be after the start.", kind="validation-error",
-                      errors={"ends_at": ["Must be after starts_at."]})
+        raise Problem(
+            422,
+            "The end must be after the start.",
+            kind="validation-error",
+            errors={"ends_at": ["Must be after starts_at."]},
+        )
     if appointment.recurrence:
         try:
             appointment.recurrence = planning.normalize_rrule(appointment.recurrence, zone)
         except ValueError as error:
-            raise Problem(422, f"The recurrence is not valid: {error}", kind="validation-error",
-                          errors={"recurrence": [str(error)]}) from None
+            raise Problem(
+                422,
+                f"The recurrence is not valid: {error}",
+                kind="validation-error",
+                errors={"recurrence": [str(error)]},
+            ) from None
 
 
 def _apply(appointment: Appointment, fields: dict[str, Any]) -> None:
@@ -61,21 +69,24 @@ def get_own(db: Session, member_id: str, appointment_id: str) -> Appointment:
     return appointment
 
 
-def list_own(db: Session, member_id: str, *, status: str | None, page: int,
-             page_size: int) -> tuple[list[Appointment], int]:
+def list_own(
+    db: Session, member_id: str, *, status: str | None, page: int, page_size: int
+) -> tuple[list[Appointment], int]:
     query = select(Appointment).where(Appointment.member_id == member_id)
     if status:
         query = query.where(Appointment.status == status)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = db.scalars(
         query.order_by(Appointment.starts_local, Appointment.id)
-        .limit(page_size).offset((page - 1) * page_size)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
     )
     return list(items), total
 
 
-def create(db: Session, member: Account, fields: dict[str, Any],
-           now: datetime) -> tuple[Appointment, bool]:
+def create(
+    db: Session, member: Account, fields: dict[str, Any], now: datetime
+) -> tuple[Appointment, bool]:
     """Create an appointment, or, when the phone retries with an id it already created,
     update that one. Returns (appointment, created)."""
     appointment_id = fields.pop("id", None)
@@ -83,11 +94,16 @@ def create(db: Session, member: Account, fields: dict[str, Any],
         existing = db.get(Appointment, appointment_id)
         if existing is not None:
             if existing.member_id != member.id:
-                raise Problem(409, "This id is already in use; let the phone pick another.",
-                              kind="id-conflict", errors={"id": ["Already in use."]})
+                raise Problem(
+                    409,
+                    "This id is already in use; let the phone pick another.",
+                    kind="id-conflict",
+                    errors={"id": ["Already in use."]},
+                )
             return update(db, existing, member, fields, now), False
-    appointment = Appointment(member_id=member.id, created_at=now, updated_at=now,
-                              timezone=member.timezone)
+    appointment = Appointment(
+        member_id=member.id, created_at=now, updated_at=now, timezone=member.timezone
+    )
     if appointment_id is not None:
         appointment.id = appointment_id
     _apply(appointment, fields)
@@ -98,8 +114,9 @@ def create(db: Session, member: Account, fields: dict[str, Any],
     return appointment, True
 
 
-def update(db: Session, appointment: Appointment, member: Account, fields: dict[str, Any],
-           now: datetime) -> Appointment:
+def update(
+    db: Session, appointment: Appointment, member: Account, fields: dict[str, Any], now: datetime
+) -> Appointment:
     _apply(appointment, fields)
     _validate(appointment)
     appointment.updated_at = now
@@ -121,27 +138,35 @@ def replan(db: Session, appointment: Appointment, member: Account, now: datetime
     # writers are serial anyway).
     db.execute(select(Appointment.id).where(Appointment.id == appointment.id).with_for_update())
     horizon = now + (
-        timedelta(days=current_app.config["REMINDER_PLAN_DAYS"]) if appointment.recurrence
+        timedelta(days=current_app.config["REMINDER_PLAN_DAYS"])
+        if appointment.recurrence
         else ALL_AHEAD
     )
     wanted: dict[tuple[datetime, str, str], planning.PlannedReminder] = {}
     if appointment.status in REMINDABLE:
         for planned in planning.plan(
-            starts_local=appointment.starts_local, timezone=appointment.timezone,
-            recurrence=appointment.recurrence, offsets=appointment.reminder_offsets,
+            starts_local=appointment.starts_local,
+            timezone=appointment.timezone,
+            recurrence=appointment.recurrence,
+            offsets=appointment.reminder_offsets,
             member_timezone=member.timezone,
             quiet=planning.QuietHours.of(member.quiet_hours_start, member.quiet_hours_end),
-            now=now, horizon=horizon,
+            now=now,
+            horizon=horizon,
         ):
             for channel in appointment.channels:
                 wanted[(planned.occurrence_local, planned.offset_key, channel)] = planned
 
     rd = ReminderDelivery
-    current = db.scalars(select(rd).where(
-        rd.appointment_id == appointment.id,
-        or_(rd.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
-            rd.occurrence_at >= now - timedelta(days=1)),
-    ))
+    current = db.scalars(
+        select(rd).where(
+            rd.appointment_id == appointment.id,
+            or_(
+                rd.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+                rd.occurrence_at >= now - timedelta(days=1),
+            ),
+        )
+    )
     for row in current:
         planned_row = wanted.pop((row.occurrence_local, row.offset_key, row.channel), None)
         if planned_row is None:
@@ -152,9 +177,17 @@ def replan(db: Session, appointment: Appointment, member: Account, now: datetime
             row.occurrence_at = planned_row.occurrence_at
         # sending, sent, failed, skipped: already settled for this key; leave as is.
     db.add_all(
-        rd(appointment_id=appointment.id, member_id=appointment.member_id,
-           occurrence_local=key[0], occurrence_at=planned.occurrence_at, offset_key=key[1],
-           channel=key[2], due_at=planned.due_at, created_at=now, updated_at=now)
+        rd(
+            appointment_id=appointment.id,
+            member_id=appointment.member_id,
+            occurrence_local=key[0],
+            occurrence_at=planned.occurrence_at,
+            offset_key=key[1],
+            channel=key[2],
+            due_at=planned.due_at,
+            created_at=now,
+            updated_at=now,
+        )
         for key, planned in wanted.items()
     )
     appointment.planned_until = horizon if appointment.recurrence else None
@@ -163,8 +196,11 @@ def replan(db: Session, appointment: Appointment, member: Account, now: datetime
 
 def replan_member(db: Session, member: Account, now: datetime) -> int:
     """Re-plan every remindable appointment of a member (new time zone, quiet hours)."""
-    appointments = db.scalars(select(Appointment).where(
-        Appointment.member_id == member.id, Appointment.status.in_(REMINDABLE)))
+    appointments = db.scalars(
+        select(Appointment).where(
+            Appointment.member_id == member.id, Appointment.status.in_(REMINDABLE)
+        )
+    )
     count = 0
     for appointment in appointments:
         replan(db, appointment, member, now)
@@ -178,8 +214,11 @@ def extend_recurring(db: Session, now: datetime, limit: int = 500) -> int:
     due = db.execute(
         select(Appointment, Account)
         .join(Account, Account.id == Appointment.member_id)
-        .where(Appointment.recurrence.is_not(None), Appointment.status.in_(REMINDABLE),
-               or_(Appointment.planned_until.is_(None), Appointment.planned_until < soon))
+        .where(
+            Appointment.recurrence.is_not(None),
+            Appointment.status.in_(REMINDABLE),
+            or_(Appointment.planned_until.is_(None), Appointment.planned_until < soon),
+        )
         .limit(limit)
     ).all()
     for appointment, member in due:
@@ -189,12 +228,14 @@ def extend_recurring(db: Session, now: datetime, limit: int = 500) -> int:
 
 def next_occurrence(appointment: Appointment, now: datetime) -> datetime | None:
     zone = ZoneInfo(appointment.timezone)
-    found = planning.occurrences(appointment.starts_local, zone, appointment.recurrence,
-                                 now, now + timedelta(days=400))
+    found = planning.occurrences(
+        appointment.starts_local, zone, appointment.recurrence, now, now + timedelta(days=400)
+    )
     return found[0][1] if found else None
 
 
 # --- the private calendar feed ---------------------------------------------------------
+
 
 def rotate_calendar_feed(db: Session, member: Account, now: datetime) -> str:
     """Create the member's feed token, or replace it (the old URL stops working)."""
@@ -225,8 +266,13 @@ def feed_owner(db: Session, token: str) -> Account:
 
 
 def all_own(db: Session, member_id: str) -> list[Appointment]:
-    return list(db.scalars(select(Appointment).where(Appointment.member_id == member_id)
-                           .order_by(Appointment.starts_local)))
+    return list(
+        db.scalars(
+            select(Appointment)
+            .where(Appointment.member_id == member_id)
+            .order_by(Appointment.starts_local)
+        )
+    )
 
 
 # --- inbound SMS (Twilio webhook) --------------------------------------------------------
@@ -240,8 +286,9 @@ CONFIRM_WORDS = {"C", "CONFIRM", "CONFIRMAR"}
 def handle_inbound_sms(db: Session, phone: str, body: str, now: datetime) -> str:
     """Act on a text a member sent and return the reply."""
     word = body.strip().upper().rstrip(".!")
-    members = list(db.scalars(select(Account).where(Account.phone == phone,
-                                                    Account.role == Role.MEMBER)))
+    members = list(
+        db.scalars(select(Account).where(Account.phone == phone, Account.role == Role.MEMBER))
+    )
     locale = members[0].locale if members else "en"
     if word in STOP_WORDS:
         if db.get(SmsOptOut, phone) is None:
@@ -257,9 +304,12 @@ def handle_inbound_sms(db: Session, phone: str, body: str, now: datetime) -> str
     if word in CONFIRM_WORDS:
         upcoming = [
             (when, appointment)
-            for appointment in db.scalars(select(Appointment).where(
-                Appointment.member_id.in_([m.id for m in members]),
-                Appointment.status == Status.SCHEDULED))
+            for appointment in db.scalars(
+                select(Appointment).where(
+                    Appointment.member_id.in_([m.id for m in members]),
+                    Appointment.status == Status.SCHEDULED,
+                )
+            )
             if (when := next_occurrence(appointment, now)) is not None
         ]
         if not upcoming:

@@ -25,8 +25,17 @@ LOCALES = ("en", "es")
 # Words that must never appear in discreet text (product.md, principle 4), in each language.
 DENIED_WORDS = {
     "en": ("court", "probation", "parole", "po", "warrant", "drug test", "supervision", "judge"),
-    "es": ("tribunal", "corte", "juzgado", "libertad condicional", "orden de arresto",
-           "prueba de drogas", "supervisión", "juez", "oficial"),
+    "es": (
+        "tribunal",
+        "corte",
+        "juzgado",
+        "libertad condicional",
+        "orden de arresto",
+        "prueba de drogas",
+        "supervisión",
+        "juez",
+        "oficial",
+    ),
 }
 
 
@@ -90,7 +99,13 @@ def when_phrase(locale: str, starts: datetime, now: datetime) -> str:
 
 
 def reminder(
-    *, locale: str, detailed: bool, kind: Kind, title: str, starts: datetime, now: datetime,
+    *,
+    locale: str,
+    detailed: bool,
+    kind: Kind,
+    title: str,
+    starts: datetime,
+    now: datetime,
     sms: bool = False,
 ) -> Notification:
     """The text of one reminder. ``starts`` and ``now`` are the member's local times."""
@@ -108,8 +123,10 @@ def reminder(
 
 def sms_reply(locale: str, which: str) -> str:
     texts = {
-        "help": N_("Homeward reminders. Reply C to confirm your next appointment, STOP to "
-                   "stop texts, START to get them again."),
+        "help": N_(
+            "Homeward reminders. Reply C to confirm your next appointment, STOP to "
+            "stop texts, START to get them again."
+        ),
         "stopped": N_("You will get no more texts from Homeward. Reply START to get them again."),
         "started": N_("Texts from Homeward are on again. Reply STOP to stop them."),
         "confirmed": N_("Thanks, your next appointment is confirmed."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret-key-not-for-production",
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOG_LEVEL": "WARNING",
+    # Development secrets (the VAPID key) are generated here, not in the checkout.
+    "INSTANCE_PATH": tempfile.mkdtemp(prefix="homeward-test-instance-"),
 }
 
 
@@ -99,7 +102,6 @@ def empty_database_url(backend: str, tmp_path: Any) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _migrated_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
-    app.instance_path = str(tmp_path_factory.mktemp("instance"))
     with app.app_context():
         upgrade(app)
     yield app

@@ -19,17 +19,28 @@ CHICAGO = ZoneInfo("America/Chicago")
 
 
 def _plan(**overrides):
-    args = dict(starts_local=datetime(2026, 3, 2, 9, 0), timezone="America/Chicago",
-                recurrence=None, offsets=DEFAULT_OFFSETS, member_timezone="America/Chicago",
-                quiet=None, now=datetime(2026, 2, 1, tzinfo=UTC),
-                horizon=datetime(2026, 12, 31, tzinfo=UTC))
+    args = dict(
+        starts_local=datetime(2026, 3, 2, 9, 0),
+        timezone="America/Chicago",
+        recurrence=None,
+        offsets=DEFAULT_OFFSETS,
+        member_timezone="America/Chicago",
+        quiet=None,
+        now=datetime(2026, 2, 1, tzinfo=UTC),
+        horizon=datetime(2026, 12, 31, tzinfo=UTC),
+    )
     args.update(overrides)
     return plan(**args)
 
 
 def test_weekly_0900_in_chicago_stays_0900_local_across_both_dst_changes():
-    found = occurrences(datetime(2026, 3, 2, 9, 0), CHICAGO, "FREQ=WEEKLY",
-                        datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 11, 10, tzinfo=UTC))
+    found = occurrences(
+        datetime(2026, 3, 2, 9, 0),
+        CHICAGO,
+        "FREQ=WEEKLY",
+        datetime(2026, 3, 1, tzinfo=UTC),
+        datetime(2026, 11, 10, tzinfo=UTC),
+    )
     local_times = {instant.astimezone(CHICAGO).strftime("%H:%M") for _, instant in found}
     assert local_times == {"09:00"}
     by_date = {local.date(): instant for local, instant in found}
@@ -41,8 +52,12 @@ def test_weekly_0900_in_chicago_stays_0900_local_across_both_dst_changes():
 
 
 def test_one_day_reminder_fires_at_1000_local_on_both_sides_of_dst():
-    planned = _plan(recurrence="FREQ=WEEKLY", offsets=["1d@10:00"],
-                    now=datetime(2026, 3, 1, tzinfo=UTC), horizon=datetime(2026, 11, 10, tzinfo=UTC))
+    planned = _plan(
+        recurrence="FREQ=WEEKLY",
+        offsets=["1d@10:00"],
+        now=datetime(2026, 3, 1, tzinfo=UTC),
+        horizon=datetime(2026, 11, 10, tzinfo=UTC),
+    )
     assert len(planned) >= 30
     for reminder in planned:
         local_due = reminder.due_at.astimezone(CHICAGO)
@@ -54,12 +69,18 @@ def test_one_day_reminder_fires_at_1000_local_on_both_sides_of_dst():
 
 def test_a_local_time_that_does_not_exist_moves_forward():
     # 02:30 does not exist in Chicago on 2026-03-08 (02:00 -> 03:00).
-    assert to_utc(datetime(2026, 3, 8, 2, 30), CHICAGO).astimezone(CHICAGO).strftime("%H:%M") == "03:30"
+    assert (
+        to_utc(datetime(2026, 3, 8, 2, 30), CHICAGO).astimezone(CHICAGO).strftime("%H:%M")
+        == "03:30"
+    )
 
 
 def test_a_local_time_that_happens_twice_fires_once_at_its_first_instant():
-    planned = _plan(starts_local=datetime(2026, 11, 1, 1, 30), offsets=["30m"],
-                    now=datetime(2026, 10, 31, tzinfo=UTC))
+    planned = _plan(
+        starts_local=datetime(2026, 11, 1, 1, 30),
+        offsets=["30m"],
+        now=datetime(2026, 10, 31, tzinfo=UTC),
+    )
     assert len(planned) == 1
     # 01:30 CDT (UTC-5) is the first of the two.
     assert planned[0].occurrence_at == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
@@ -100,17 +121,25 @@ def test_offsets_accepted(key):
     assert parse_offset(key).key == key
 
 
-@pytest.mark.parametrize("key", ["0d@10:00", "31d@10:00", "1d@24:00", "0h", "169h", "10081m",
-                                 "2 h", "", "1d"])
+@pytest.mark.parametrize(
+    "key", ["0d@10:00", "31d@10:00", "1d@24:00", "0h", "169h", "10081m", "2 h", "", "1d"]
+)
 def test_offsets_refused(key):
     with pytest.raises(ValueError):
         parse_offset(key)
 
 
 def test_rrule_until_in_utc_becomes_local_and_bad_rules_are_refused():
-    assert normalize_rrule("RRULE:FREQ=WEEKLY;UNTIL=20261231T235959Z", CHICAGO) == \
-        "FREQ=WEEKLY;UNTIL=20261231T175959"
-    for bad in ("FREQ=HOURLY", "FREQ=WEEKLY;BYHOUR=3", "DTSTART:20260101T000000\nRRULE:FREQ=DAILY",
-                "FREQ=WEEKLY;BYDAY=XX", "nonsense"):
+    assert (
+        normalize_rrule("RRULE:FREQ=WEEKLY;UNTIL=20261231T235959Z", CHICAGO)
+        == "FREQ=WEEKLY;UNTIL=20261231T175959"
+    )
+    for bad in (
+        "FREQ=HOURLY",
+        "FREQ=WEEKLY;BYHOUR=3",
+        "DTSTART:20260101T000000\nRRULE:FREQ=DAILY",
+        "FREQ=WEEKLY;BYDAY=XX",
+        "nonsense",
+    ):
         with pytest.raises(ValueError):
             normalize_rrule(bad, CHICAGO)

@@ -163,8 +163,12 @@ def delete_session(session_id: str) -> None:
     service.revoke_session(get_session(), current_account().id, session_id, utcnow())
 
 
-devices_blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices",
-                        description="Where reminders are pushed: Web Push subscriptions.")
+devices_blp = Blueprint(
+    "devices",
+    __name__,
+    url_prefix="/api/v1/devices",
+    description="Where reminders are pushed: Web Push subscriptions.",
+)
 
 
 @devices_blp.route("/vapid-key", methods=["GET"])
@@ -192,8 +196,12 @@ def list_devices() -> Any:
 def register_device(body: dict[str, Any]) -> Any:
     """Register a Web Push subscription (registering the same one again updates it)."""
     device, _created = service.register_device(
-        get_session(), current_account(), endpoint=body["endpoint"],
-        p256dh=body["keys"]["p256dh"], auth=body["keys"]["auth"], name=body.get("name"),
+        get_session(),
+        current_account(),
+        endpoint=body["endpoint"],
+        p256dh=body["keys"]["p256dh"],
+        auth=body["keys"]["auth"],
+        name=body.get("name"),
         now=utcnow(),
     )
     return device

@@ -26,8 +26,14 @@ def _username() -> Text:
 
 def _password() -> Text:
     # Never trimmed or otherwise changed: the password is exactly what was typed.
-    return Text(required=True, load_only=True, strip=False, min_length=1, max_length=256,
-                metadata={"format": "password"})
+    return Text(
+        required=True,
+        load_only=True,
+        strip=False,
+        min_length=1,
+        max_length=256,
+        metadata={"format": "password"},
+    )
 
 
 def _credential(max_length: int) -> Text:
@@ -61,8 +67,10 @@ class ProfileFields(ma.Schema):
     phone = PhoneNumber(allow_none=True)
     notification_detail = ma.fields.String(
         validate=ma.validate.OneOf(["discreet", "detailed"]),
-        metadata={"description": "discreet (default): reminders never say what the "
-                  "appointment is; detailed: they show its title and kind."},
+        metadata={
+            "description": "discreet (default): reminders never say what the "
+            "appointment is; detailed: they show its title and kind."
+        },
     )
 
 
@@ -161,21 +169,31 @@ _B64URL = r"^[A-Za-z0-9_-]+={0,2}$"
 
 
 class PushKeysSchema(ma.Schema):
-    p256dh = ma.fields.String(required=True, validate=[ma.validate.Length(min=80, max=100),
-                                                       ma.validate.Regexp(_B64URL)])
-    auth = ma.fields.String(required=True, validate=[ma.validate.Length(min=16, max=32),
-                                                     ma.validate.Regexp(_B64URL)])
+    p256dh = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=80, max=100), ma.validate.Regexp(_B64URL)]
+    )
+    auth = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=16, max=32), ma.validate.Regexp(_B64URL)]
+    )
 
 
 class DeviceCreateSchema(ma.Schema):
     """A Web Push subscription as the browser's PushSubscription.toJSON() gives it."""
 
-    kind = ma.fields.String(load_default="webpush", validate=ma.validate.OneOf(["webpush"]),
-                            metadata={"description": "Only Web Push subscriptions for now."})
-    endpoint = Text(required=True, max_length=1000, validate=[ma.validate.URL(schemes={"https", "http"}, require_tld=False)])
+    kind = ma.fields.String(
+        load_default="webpush",
+        validate=ma.validate.OneOf(["webpush"]),
+        metadata={"description": "Only Web Push subscriptions for now."},
+    )
+    endpoint = Text(
+        required=True,
+        max_length=1000,
+        validate=[ma.validate.URL(schemes={"https", "http"}, require_tld=False)],
+    )
     keys = ma.fields.Nested(PushKeysSchema, required=True)
-    expirationTime = ma.fields.Raw(allow_none=True, load_only=True,  # noqa: N815 (browser's name)
-                                   metadata={"description": "Ignored; sent by browsers."})
+    expirationTime = ma.fields.Raw(
+        allow_none=True, load_only=True, metadata={"description": "Ignored; sent by browsers."}
+    )
     name = Text(max_length=80, allow_none=True, load_default=None)
 
 
@@ -188,5 +206,7 @@ class DeviceSchema(ma.Schema):
 
 
 class VapidKeySchema(ma.Schema):
-    public_key = ma.fields.String(required=True, metadata={
-        "description": "applicationServerKey for PushManager.subscribe (base64url)."})
+    public_key = ma.fields.String(
+        required=True,
+        metadata={"description": "applicationServerKey for PushManager.subscribe (base64url)."},
+    )

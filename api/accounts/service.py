@@ -299,8 +299,9 @@ def recover(
     return account, start_session(db, account, device_name, now), remaining
 
 
-def update_profile(db: Session, account: Account, changes: dict[str, Any],
-                   now: datetime) -> Account:
+def update_profile(
+    db: Session, account: Account, changes: dict[str, Any], now: datetime
+) -> Account:
     """Apply the already-validated profile fields in ``changes``. Other domains hear of
     it (reminders re-plan on a new time zone, quiet hours or phone) in this transaction."""
     changed = set(changes)
@@ -340,23 +341,36 @@ def revoke_session(db: Session, account_id: str, session_id: str, now: datetime)
 
 # --- devices (Web Push subscriptions) -----------------------------------------------------
 
+
 def _check_push_endpoint(endpoint: str) -> None:
     """Only https endpoints on known push services: the dispatcher POSTs to this URL, so
     it must not be able to point at anything else (SSRF)."""
     config = current_app.config
     parsed = urlsplit(endpoint)
     host = (parsed.hostname or "").lower()
-    allowed_scheme = parsed.scheme == "https" or (parsed.scheme == "http"
-                                                  and config["WEBPUSH_ALLOW_HTTP"])
-    allowed_host = any(host == h or host.endswith("." + h)
-                       for h in config["WEBPUSH_ALLOWED_HOSTS"])
+    allowed_scheme = parsed.scheme == "https" or (
+        parsed.scheme == "http" and config["WEBPUSH_ALLOW_HTTP"]
+    )
+    allowed_host = any(host == h or host.endswith("." + h) for h in config["WEBPUSH_ALLOWED_HOSTS"])
     if not (allowed_scheme and allowed_host):
-        raise Problem(422, "This push endpoint is not on a known push service.",
-                      kind="validation-error", errors={"endpoint": ["Not a known push service."]})
+        raise Problem(
+            422,
+            "This push endpoint is not on a known push service.",
+            kind="validation-error",
+            errors={"endpoint": ["Not a known push service."]},
+        )
 
 
-def register_device(db: Session, account: Account, *, endpoint: str, p256dh: str, auth: str,
-                    name: str | None, now: datetime) -> tuple[Device, bool]:
+def register_device(
+    db: Session,
+    account: Account,
+    *,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    name: str | None,
+    now: datetime,
+) -> tuple[Device, bool]:
     """Save a push subscription. The same subscription registered again updates the
     existing device (and moves it to this account: the phone changed hands)."""
     _check_push_endpoint(endpoint)
@@ -373,8 +387,11 @@ def register_device(db: Session, account: Account, *, endpoint: str, p256dh: str
 
 
 def list_devices(db: Session, account_id: str) -> list[Device]:
-    return list(db.scalars(select(Device).where(Device.account_id == account_id)
-                           .order_by(Device.created_at)))
+    return list(
+        db.scalars(
+            select(Device).where(Device.account_id == account_id).order_by(Device.created_at)
+        )
+    )
 
 
 def forget_device(db: Session, account_id: str, device_id: str) -> None:

@@ -153,8 +153,11 @@ def _settle(db: Session, delivery_id: str, worker: str, **values: Any) -> None:
 def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job]:
     """Load what the claimed deliveries need in a few queries; settle those with nothing
     to send (cancelled, started, in quiet hours) right here."""
-    rows = db.scalars(select(ReminderDelivery).where(ReminderDelivery.id.in_(ids), _ours(worker)))
-    rows = [row for row in rows if row.lease_until and row.lease_until > now + LEASE_SAFETY]
+    claimed = db.scalars(
+        select(ReminderDelivery).where(ReminderDelivery.id.in_(ids), _ours(worker))
+    )
+    # A claim about to expire may already be someone else's: leave it to them.
+    rows = [row for row in claimed if row.lease_until and row.lease_until > now + LEASE_SAFETY]
     if not rows:
         return []
     appointments = {
@@ -277,9 +280,8 @@ def record(
     numbers that unsubscribed)."""
     if result.gone_devices:
         db.execute(delete(Device).where(Device.id.in_(result.gone_devices)))
-    if result.opted_out and job.phone:
-        if db.get(SmsOptOut, job.phone) is None:
-            db.add(SmsOptOut(phone=job.phone, opted_out_at=now))
+    if result.opted_out and job.phone and db.get(SmsOptOut, job.phone) is None:
+        db.add(SmsOptOut(phone=job.phone, opted_out_at=now))
     if result.outcome is Outcome.SENT:
         _settle(db, job.delivery_id, worker, state=DeliveryState.SENT, sent_at=now, last_error=None)
     elif result.outcome is Outcome.UNREACHABLE:

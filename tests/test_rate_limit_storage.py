@@ -23,7 +23,8 @@ app = create_app({
 with app.app_context():
     upgrade(app)
 client = app.test_client()
-codes = [client.post("/api/v1/auth/token", json={"username": sys.argv[4], "password": "not it at all"}).status_code
+attempt = {"username": sys.argv[4], "password": "not it at all"}
+codes = [client.post("/api/v1/auth/token", json=attempt).status_code
          for _ in range(int(sys.argv[5]))]
 print(json.dumps(codes))
 """

@@ -20,8 +20,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 migrate: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 
-## Set everything up and serve on http://$(HOST):$(PORT) (SQLite in instance/).
+## Set everything up and serve on http://$(HOST):$(PORT) (SQLite in instance/), with the
+## reminder dispatcher as its own process beside the web server. Ctrl-C stops both.
 serve: migrate
+	$(BIN)/flask reminders run & dispatcher=$$!; \
+	trap 'kill $$dispatcher 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## Set everything up and run the whole suite on SQLite and PostgreSQL.

@@ -1,0 +1,68 @@
+"""`flask reminders run` is a process of its own that wakes up and delivers what is due."""
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from reminders.models import DeliveryState, ReminderDelivery
+from tests.fakes.push_service import PushService
+
+
+@pytest.fixture
+def push(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBPUSH_ALLOWED_HOSTS", ["127.0.0.1"])
+    monkeypatch.setitem(app.config, "WEBPUSH_ALLOW_HTTP", True)
+    with PushService(vapid_public_key=app.extensions["homeward.vapid_public_key"]) as service:
+        yield service
+
+
+def test_the_dispatcher_process_delivers_a_due_reminder_once(
+    app, client, accounts, push, database_url
+):
+    person = accounts.register()
+    client.post("/api/v1/devices", headers=person.headers, json=push.new_subscription())
+    starts = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    client.post(
+        "/api/v1/appointments",
+        headers=person.headers,
+        json={
+            "title": "x",
+            "starts_at": starts,
+            "timezone": "UTC",
+            "reminder_offsets": ["2h"],
+            "channels": ["push"],
+        },
+    )
+    sessions = app.extensions["homeward.db"].sessionmaker
+    with app.app_context(), sessions.begin() as db:
+        db.scalar(select(ReminderDelivery)).due_at = datetime.now(UTC) - timedelta(seconds=1)
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "x",
+        "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"],
+        "LOG_LEVEL": "WARNING",
+        "REMINDER_DISPATCH_INTERVAL": "1",
+        "HOMEWARD_INSTANCE_PATH": app.config["INSTANCE_PATH"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "reminders", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        [message] = push.wait_for(1, timeout=30)
+        assert message.json["body"].startswith("Appointment ")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+    assert push.count() == 1
+    with app.app_context(), sessions() as db:
+        assert db.scalar(select(ReminderDelivery)).state == DeliveryState.SENT

@@ -87,14 +87,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
+    # hide_parameters: a database error in the logs must not carry what a member wrote.
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         # SQLite: one connection per checkout keeps WAL readers and writers independent.
-        engine = create_engine(url, echo=echo, poolclass=NullPool)
+        engine = create_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+    )
 
 
 class Database:

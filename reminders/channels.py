@@ -92,6 +92,9 @@ class PushSender:
                     errors.append(f"push service answered {status}")
             except requests.RequestException as error:
                 errors.append(f"push service unreachable: {type(error).__name__}")
+            except ValueError:
+                # pywebpush cannot encrypt to this subscription's keys: it is unusable.
+                gone.append(target.device_id)
         if delivered:
             return Result(Outcome.SENT, gone_devices=gone)
         if errors:

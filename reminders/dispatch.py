@@ -347,7 +347,11 @@ class Dispatcher:
         with self.sessions.begin() as db:
             jobs = prepare(db, ids, self.worker, self.clock())
         for job in jobs:
-            result = send(job, self.senders, self.clock())
+            try:
+                result = send(job, self.senders, self.clock())
+            except Exception as error:  # one bad send must not strand the rest of the batch
+                log.exception("send failed unexpectedly", extra={"delivery": job.delivery_id})
+                result = Result(Outcome.RETRY, f"unexpected error: {type(error).__name__}")
             with self.sessions.begin() as db:
                 record(db, job, result, self.worker, self.clock(), self.settings)
         log.info("dispatched a batch", extra={"claimed": len(ids), "attempted": len(jobs)})

@@ -11,7 +11,7 @@ import marshmallow as ma
 
 from api.fields import Text, TimeZone
 from reminders.models import Channel, Kind, Status
-from reminders.planning import DEFAULT_CHANNELS, DEFAULT_OFFSETS, parse_offset
+from reminders.planning import parse_offset
 
 CLIENT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
@@ -92,14 +92,6 @@ class AppointmentCreateSchema(AppointmentFields):
     title = Text(min_length=1, max_length=200, required=True)
     starts_at = LocalDateTime(required=True)
 
-    @ma.post_load
-    def _defaults(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        data.setdefault("kind", Kind.OTHER.value)
-        data.setdefault("reminder_offsets", list(DEFAULT_OFFSETS))
-        data.setdefault("channels", list(DEFAULT_CHANNELS))
-        data.setdefault("status", Status.SCHEDULED.value)
-        return data
-
 
 class AppointmentSchema(ma.Schema):
     id = ma.fields.String(required=True)
@@ -119,7 +111,9 @@ class AppointmentSchema(ma.Schema):
 
 
 class AppointmentListArgs(ma.Schema):
-    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in Status]))
+    status = ma.fields.String(
+        load_default=None, validate=ma.validate.OneOf([s.value for s in Status])
+    )
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=10_000))
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
 

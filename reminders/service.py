@@ -24,6 +24,7 @@ from reminders.models import (
     Appointment,
     CalendarFeed,
     DeliveryState,
+    Kind,
     ReminderDelivery,
     SmsOptOut,
     Status,
@@ -88,7 +89,7 @@ def create(
     db: Session, member: Account, fields: dict[str, Any], now: datetime
 ) -> tuple[Appointment, bool]:
     """Create an appointment, or, when the phone retries with an id it already created,
-    update that one. Returns (appointment, created)."""
+    update that one with the fields given (nothing else reset). Returns (appointment, created)."""
     appointment_id = fields.pop("id", None)
     if appointment_id is not None:
         existing = db.get(Appointment, appointment_id)
@@ -102,7 +103,10 @@ def create(
                 )
             return update(db, existing, member, fields, now), False
     appointment = Appointment(
-        member_id=member.id, created_at=now, updated_at=now, timezone=member.timezone
+        member_id=member.id, created_at=now, updated_at=now, timezone=member.timezone,
+        kind=Kind.OTHER, status=Status.SCHEDULED,
+        reminder_offsets=list(planning.DEFAULT_OFFSETS),
+        channels=list(planning.DEFAULT_CHANNELS),
     )
     if appointment_id is not None:
         appointment.id = appointment_id

@@ -89,3 +89,17 @@ def test_metrics_count_requests_by_route_and_status(client, accounts):
 def test_health_answers_without_the_database(client):
     response = client.get("/healthz")
     assert response.get_json() == {"status": "ok"}
+
+
+def test_database_errors_never_carry_what_was_written(app):
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from api.accounts.models import Account
+
+    engine = app.extensions["homeward.db"].engine
+    with engine.connect() as connection, pytest.raises(IntegrityError) as error:
+        # No password hash: a NOT NULL violation whose message would name the values.
+        connection.execute(insert(Account).values(id="x", username="Dana Private Name",
+                                                  username_key="dana private name"))
+    assert "Dana Private Name" not in str(error.value)

@@ -3,7 +3,13 @@ unknown fields are refused (no mass assignment)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from typing import Any
+
 import marshmallow as ma
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from api.fields import LocalTime, PhoneNumber, Text, TimeZone
 
@@ -165,16 +171,32 @@ class LoggedOutSchema(ma.Schema):
     sessions_ended = ma.fields.Integer(required=True)
 
 
-_B64URL = r"^[A-Za-z0-9_-]+={0,2}$"
-
-
 class PushKeysSchema(ma.Schema):
-    p256dh = ma.fields.String(
-        required=True, validate=[ma.validate.Length(min=80, max=100), ma.validate.Regexp(_B64URL)]
-    )
-    auth = ma.fields.String(
-        required=True, validate=[ma.validate.Length(min=16, max=32), ma.validate.Regexp(_B64URL)]
-    )
+    """The subscription's keys (RFC 8291): a P-256 point and a 16-byte auth secret."""
+
+    p256dh = ma.fields.String(required=True, validate=ma.validate.Length(min=80, max=100))
+    auth = ma.fields.String(required=True, validate=ma.validate.Length(min=16, max=32))
+
+    @ma.validates_schema
+    def _usable(self, data: dict[str, Any], **_: Any) -> None:
+        # Checked now, so the dispatcher never holds a key it cannot encrypt to.
+        try:
+            point = _b64url_decode(data["p256dh"])
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        except (ValueError, binascii.Error):
+            raise ma.ValidationError("Not a P-256 public key (base64url).", "p256dh") from None
+        try:
+            secret = _b64url_decode(data["auth"])
+        except (ValueError, binascii.Error):
+            secret = b""
+        if len(secret) != 16:
+            raise ma.ValidationError("Must be 16 bytes, base64url.", "auth")
+
+
+def _b64url_decode(text: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class DeviceCreateSchema(ma.Schema):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -186,10 +187,17 @@ def register(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             return http_exception_response(error)
+        # Where it failed, not what it said: exception messages (a database's "failing row
+        # contains ...") can carry what a member wrote.
         log.error(
             "unhandled exception",
-            exc_info=error,
-            extra={"route": request.url_rule.rule if request.url_rule else None},
+            extra={
+                "route": request.url_rule.rule if request.url_rule else None,
+                "error": type(error).__name__,
+                "cause": type(error.__cause__).__name__ if error.__cause__ else None,
+                "sqlstate": getattr(getattr(error, "orig", None), "sqlstate", None),
+                "stack": "".join(traceback.format_tb(error.__traceback__)),
+            },
         )
         return internal_error_response()
 

@@ -91,15 +91,28 @@ def test_health_answers_without_the_database(client):
     assert response.get_json() == {"status": "ok"}
 
 
-def test_database_errors_never_carry_what_was_written(app):
+def test_an_unexpected_database_error_logs_where_not_what(app, log_lines):
     from sqlalchemy import insert
-    from sqlalchemy.exc import IntegrityError
 
+    from api import create_app
     from api.accounts.models import Account
+    from api.db import get_session
+    from tests.conftest import TEST_CONFIG
 
-    engine = app.extensions["homeward.db"].engine
-    with engine.connect() as connection, pytest.raises(IntegrityError) as error:
-        # No password hash: a NOT NULL violation whose message would name the values.
-        connection.execute(insert(Account).values(id="x", username="Dana Private Name",
-                                                  username_key="dana private name"))
-    assert "Dana Private Name" not in str(error.value)
+    broken = create_app({**TEST_CONFIG, "DATABASE_URL": app.config["DATABASE_URL"]})
+
+    @broken.post("/api/v1/broken")
+    def _broken():
+        # A bug: no password hash, so a NOT NULL violation whose text names the values.
+        get_session().execute(insert(Account).values(
+            id="x", username="Dana Private Name", username_key="dana private name"))
+        return {}
+
+    response = broken.test_client().post("/api/v1/broken")
+    broken.extensions["homeward.db"].engine.dispose()
+
+    assert response.status_code == 500
+    assert "Dana" not in response.get_data(as_text=True)
+    [entry] = [line for line in log_lines() if line["msg"] == "unhandled exception"]
+    assert entry["error"] == "IntegrityError" and "_broken" in entry["stack"]
+    assert "Dana Private Name" not in json.dumps(log_lines())

@@ -25,6 +25,10 @@ preload_app = True
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's control socket defaults to one path per user; several servers would collide.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET") is None
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Prometheus metrics from every worker, summed at /metrics.

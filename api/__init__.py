@@ -46,6 +46,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(db_cli)
     app.cli.add_command(accounts_cli.users_cli)
     _vapid_public_key(app)
+    with app.app_context():
+        from api.accounts import passwords
+
+        passwords.warm_up()
 
     import reminders
 

@@ -15,7 +15,6 @@ from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Enum, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations are the same on every backend.
@@ -91,8 +90,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        # SQLite: one connection per checkout keeps WAL readers and writers independent.
-        engine = create_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
+        # Pooled (the default for a file), so the PRAGMAs run once per connection, not per
+        # request; an in-memory database gets SQLAlchemy's single shared connection.
+        engine = create_engine(url, echo=echo, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(

@@ -50,6 +50,12 @@ def _hasher() -> PasswordHasher:
     return cached[1]
 
 
+def warm_up() -> None:
+    """Build the hasher and its timing-equaliser hash now (in gunicorn's master, before the
+    fork), so no worker's first sign-in pays for a second hash."""
+    _hasher()
+
+
 def hash_password(password: str) -> str:
     return _hasher().hash(password)
 

@@ -133,6 +133,17 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture
+def push(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A local Web Push service the app may push to, checking the app's own VAPID key."""
+    from tests.fakes.push_service import PushService
+
+    monkeypatch.setitem(app.config, "WEBPUSH_ALLOWED_HOSTS", ["127.0.0.1"])
+    monkeypatch.setitem(app.config, "WEBPUSH_ALLOW_HTTP", True)
+    with PushService(vapid_public_key=app.extensions["homeward.vapid_public_key"]) as service:
+        yield service
+
+
 @dataclass
 class Person:
     """Someone registered through the API, with what registration handed back."""

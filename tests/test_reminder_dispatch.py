@@ -14,18 +14,9 @@ from sqlalchemy import insert, select
 from api.accounts.models import Account, Device
 from reminders.dispatch import Dispatcher
 from reminders.models import Appointment, DeliveryState, ReminderDelivery, SmsOptOut
-from tests.fakes.push_service import PushService
 from tests.fakes.twilio_api import TwilioApi
 
 DENIED = ("court", "probation", "parole", "warrant", "drug test", "tribunal", "juzgado")
-
-
-@pytest.fixture
-def push(app, monkeypatch):
-    monkeypatch.setitem(app.config, "WEBPUSH_ALLOWED_HOSTS", ["127.0.0.1"])
-    monkeypatch.setitem(app.config, "WEBPUSH_ALLOW_HTTP", True)
-    with PushService(vapid_public_key=app.extensions["homeward.vapid_public_key"]) as service:
-        yield service
 
 
 @pytest.fixture

@@ -6,19 +6,9 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from reminders.models import DeliveryState, ReminderDelivery
-from tests.fakes.push_service import PushService
-
-
-@pytest.fixture
-def push(app, monkeypatch):
-    monkeypatch.setitem(app.config, "WEBPUSH_ALLOWED_HOSTS", ["127.0.0.1"])
-    monkeypatch.setitem(app.config, "WEBPUSH_ALLOW_HTTP", True)
-    with PushService(vapid_public_key=app.extensions["homeward.vapid_public_key"]) as service:
-        yield service
 
 
 def test_the_dispatcher_process_delivers_a_due_reminder_once(

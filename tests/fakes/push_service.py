@@ -50,6 +50,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from tests.fakes.server import BackgroundServer
+
 __all__ = ["Attempt", "PushService", "Received", "b64url_decode", "b64url_encode", "fake_push"]
 
 # RFC 8030 §7.2: a push service must accept bodies of up to 4096 octets and may refuse more (413).
@@ -117,60 +119,23 @@ class _Refusal(Exception):
         self.headers = dict(headers or {})
 
 
-class PushService:
+class PushService(BackgroundServer):
     """A Web Push service in a background thread. See the module docstring."""
+
+    owner_attribute = "service"
+    thread_prefix = "fake-push"
 
     def __init__(self, vapid_public_key: str | None = None, host: str = "127.0.0.1") -> None:
         """``vapid_public_key``: the application server key (base64url uncompressed P-256 point)
         subscriptions are restricted to, like ``applicationServerKey`` in the browser's
         ``pushManager.subscribe()``; ``None`` accepts any correctly signed VAPID key."""
         self._required_key = _decode_public_key(vapid_public_key) if vapid_public_key else None
-        self._host = host
+        self._setup_server(host)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._subscriptions: dict[str, _Subscription] = {}
         self._received: list[Received] = []
         self._attempts: list[Attempt] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> PushService:
-        if self._server is None:
-            server = _Server((self._host, 0), _Handler)
-            server.service = self
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"fake-push-{server.server_address[1]}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> PushService:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``, which is also the origin VAPID's ``aud`` must name."""
-        if self._server is None:
-            raise RuntimeError("PushService is not running; call start() or use it in a with block")
-        return f"http://{self._host}:{self._server.server_port}"
 
     # -- subscriptions -----------------------------------------------------------------------
 
@@ -537,3 +502,7 @@ def fake_push() -> Iterator[PushService]:
     """A running PushService for one test (accepts any correctly signed VAPID key)."""
     with PushService() as service:
         yield service
+
+
+PushService.server_class = _Server
+PushService.handler_class = _Handler

@@ -43,6 +43,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
+from tests.fakes.server import BackgroundServer
+
 __all__ = [
     "TWILIO_API_ORIGIN",
     "Attempt",
@@ -127,15 +129,18 @@ class _Refusal(Exception):
         self.headers = dict(headers or {})
 
 
-class TwilioApi:
+class TwilioApi(BackgroundServer):
     """The Messages resource of Twilio's REST API, in a background thread."""
+
+    owner_attribute = "api"
+    thread_prefix = "fake-twilio"
 
     def __init__(
         self, account_sid: str | None = None, auth_token: str | None = None, host: str = "127.0.0.1"
     ) -> None:
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.auth_token = auth_token or secrets.token_hex(16)
-        self._host = host
+        self._setup_server(host)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._sent: list[SentSms] = []
@@ -143,46 +148,6 @@ class TwilioApi:
         self._attempts: list[Attempt] = []
         self._failures: list[tuple[int, int, str | None, str | None]] = []  # status, code, ...
         self._blocked: set[str] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> TwilioApi:
-        if self._server is None:
-            server = _Server((self._host, 0), _Handler)
-            server.api = self
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"fake-twilio-{server.server_address[1]}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> TwilioApi:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``: stands in for ``https://api.twilio.com``."""
-        if self._server is None:
-            raise RuntimeError("TwilioApi is not running; call start() or use it in a with block")
-        return f"http://{self._host}:{self._server.server_port}"
 
     def http_client(self, **kwargs: Any) -> LocalTwilioHttpClient:
         """A twilio-python HTTP client aimed at this fake."""
@@ -469,3 +434,7 @@ def fake_twilio() -> Iterator[TwilioApi]:
     """A running TwilioApi for one test, with a random AccountSid and AuthToken."""
     with TwilioApi() as api:
         yield api
+
+
+TwilioApi.server_class = _Server
+TwilioApi.handler_class = _Handler

@@ -109,8 +109,9 @@ DUE_1020 = {
 }
 
 
-def expected_plan(start_local: datetime, due: dict[str, datetime],
-                  channels: tuple[str, ...] = ("push", "sms")) -> set[Any]:
+def expected_plan(
+    start_local: datetime, due: dict[str, datetime], channels: tuple[str, ...] = ("push", "sms")
+) -> set[Any]:
     return {(start_local, key, channel, at) for key, at in due.items() for channel in channels}
 
 
@@ -123,9 +124,11 @@ def member(accounts: Any, clock: Any) -> Any:
 
 
 def test_create_fills_in_defaults_and_the_members_time_zone(client, member):
-    response = client.post(APPOINTMENTS, json={"title": "See Dana",
-                                               "starts_at": "2026-10-20T09:00"},
-                           headers=member.headers)
+    response = client.post(
+        APPOINTMENTS,
+        json={"title": "See Dana", "starts_at": "2026-10-20T09:00"},
+        headers=member.headers,
+    )
 
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -144,11 +147,19 @@ def test_create_fills_in_defaults_and_the_members_time_zone(client, member):
 
 
 def test_created_appointment_can_be_read_back_with_every_field(client, member):
-    created = create(client, member, title="Housing viewing, Elm St", kind="housing",
-                     starts_at="2026-10-21T14:30:45", ends_at="2026-10-21T15:15",
-                     timezone="America/New_York", location="12 Elm St",
-                     notes="Bring ID\nand pay stubs", reminder_offsets=["1d@18:00", "30m"],
-                     channels=["push"])
+    created = create(
+        client,
+        member,
+        title="Housing viewing, Elm St",
+        kind="housing",
+        starts_at="2026-10-21T14:30:45",
+        ends_at="2026-10-21T15:15",
+        timezone="America/New_York",
+        location="12 Elm St",
+        notes="Bring ID\nand pay stubs",
+        reminder_offsets=["1d@18:00", "30m"],
+        channels=["push"],
+    )
 
     got = fetch(client, member, created["id"])
 
@@ -166,8 +177,9 @@ def test_list_is_paginated_by_start_time_and_filters_by_status(client, member):
     late = create(client, member, title="Late", starts_at="2026-12-01T09:00")
     early = create(client, member, title="Early", starts_at="2026-10-10T09:00")
     middle = create(client, member, title="Middle", starts_at="2026-11-05T09:00")
-    cancelled = client.patch(url(middle["id"]), json={"status": "cancelled"},
-                             headers=member.headers)
+    cancelled = client.patch(
+        url(middle["id"]), json={"status": "cancelled"}, headers=member.headers
+    )
     assert cancelled.status_code == 200
 
     first = listing(client, member, page_size=2)
@@ -197,13 +209,16 @@ def test_list_shows_only_the_callers_own_appointments(client, accounts, member):
     assert [a["id"] for a in body["items"]] == [mine["id"]]
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ({"status": "lost"}, "status"),
-    ({"page": 0}, "page"),
-    ({"page": "two"}, "page"),
-    ({"page_size": 0}, "page_size"),
-    ({"page_size": 101}, "page_size"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"status": "lost"}, "status"),
+        ({"page": 0}, "page"),
+        ({"page": "two"}, "page"),
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 101}, "page_size"),
+    ],
+)
 def test_list_with_bad_arguments_is_refused(client, member, query, field):
     response = client.get(APPOINTMENTS, query_string=query, headers=member.headers)
 
@@ -221,9 +236,11 @@ def test_patch_changes_only_the_given_fields(client, member, clock):
     created = create(client, member, location="Room 4")
     clock.shift(timedelta(minutes=10))
 
-    response = client.patch(url(created["id"]), json={"title": "  See Dana again  ",
-                                                      "location": ""},
-                            headers=member.headers)
+    response = client.patch(
+        url(created["id"]),
+        json={"title": "  See Dana again  ", "location": ""},
+        headers=member.headers,
+    )
 
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -262,9 +279,11 @@ def test_a_client_supplied_id_is_kept(client, member):
 def test_posting_the_same_id_again_updates_instead_of_duplicating(client, app, member):
     create(client, member, id="phone-rec_0001", title="First try")
 
-    again = client.post(APPOINTMENTS, json={"id": "phone-rec_0001", "title": "Second try",
-                                            "starts_at": "2026-10-22T11:00"},
-                        headers=member.headers)
+    again = client.post(
+        APPOINTMENTS,
+        json={"id": "phone-rec_0001", "title": "Second try", "starts_at": "2026-10-22T11:00"},
+        headers=member.headers,
+    )
 
     assert again.status_code == 200, again.get_json()
     assert again.get_json()["id"] == "phone-rec_0001"
@@ -279,14 +298,17 @@ def test_posting_the_same_id_again_updates_instead_of_duplicating(client, app, m
 
 
 def test_the_same_id_from_another_member_is_a_conflict_and_changes_nothing(
-        client, app, accounts, member):
+    client, app, accounts, member
+):
     original = create(client, member, id="shared-id-1", title="Mine")
     rows_before = outbox(app)
     intruder = accounts.register(timezone="Europe/Madrid")
 
-    response = client.post(APPOINTMENTS, json={"id": "shared-id-1", "title": "Theirs",
-                                               "starts_at": "2026-11-01T08:00"},
-                           headers=intruder.headers)
+    response = client.post(
+        APPOINTMENTS,
+        json={"id": "shared-id-1", "title": "Theirs", "starts_at": "2026-11-01T08:00"},
+        headers=intruder.headers,
+    )
 
     body = assert_problem(response, 409)
     assert "id" in body["errors"]
@@ -297,9 +319,11 @@ def test_the_same_id_from_another_member_is_a_conflict_and_changes_nothing(
 
 @pytest.mark.parametrize("bad_id", ["a b", "x" * 65, "../x", "", "é"])
 def test_an_id_that_is_not_a_plain_token_is_refused(client, app, member, bad_id):
-    response = client.post(APPOINTMENTS, json={"id": bad_id, "title": "See Dana",
-                                               "starts_at": "2026-10-20T09:00"},
-                           headers=member.headers)
+    response = client.post(
+        APPOINTMENTS,
+        json={"id": bad_id, "title": "See Dana", "starts_at": "2026-10-20T09:00"},
+        headers=member.headers,
+    )
 
     body = assert_problem(response, 422)
     assert "id" in body["errors"]
@@ -321,8 +345,9 @@ BASE = {"title": "See Dana", "starts_at": "2026-10-20T09:00"}
 
 REFUSED_BODIES = [
     pytest.param({**BASE, "starts_at": "2026-12-04T09:00Z"}, "starts_at", id="start-with-Z"),
-    pytest.param({**BASE, "starts_at": "2026-12-04T09:00+01:00"}, "starts_at",
-                 id="start-with-offset"),
+    pytest.param(
+        {**BASE, "starts_at": "2026-12-04T09:00+01:00"}, "starts_at", id="start-with-offset"
+    ),
     pytest.param({**BASE, "starts_at": "2026-02-30T09:00"}, "starts_at", id="impossible-date"),
     pytest.param({**BASE, "starts_at": "2026-10-20T25:00"}, "starts_at", id="impossible-hour"),
     pytest.param({**BASE, "starts_at": "next tuesday"}, "starts_at", id="start-not-a-date"),
@@ -331,14 +356,14 @@ REFUSED_BODIES = [
     pytest.param({**BASE, "ends_at": "2026-10-20T09:00"}, "ends_at", id="end-equals-start"),
     pytest.param({**BASE, "timezone": "Mars/Olympus_Mons"}, "timezone", id="unknown-zone"),
     pytest.param({**BASE, "recurrence": "FREQ=HOURLY"}, "recurrence", id="rrule-hourly"),
-    pytest.param({**BASE, "recurrence": "FREQ=WEEKLY;BYDAY=XX"}, "recurrence",
-                 id="rrule-bad-day"),
-    pytest.param({**BASE, "reminder_offsets": ["0d@10:00"]}, "reminder_offsets",
-                 id="offset-zero-days"),
-    pytest.param({**BASE, "reminder_offsets": ["2 h"]}, "reminder_offsets",
-                 id="offset-with-space"),
-    pytest.param({**BASE, "reminder_offsets": ["2h", "2h"]}, "reminder_offsets",
-                 id="offset-duplicate"),
+    pytest.param({**BASE, "recurrence": "FREQ=WEEKLY;BYDAY=XX"}, "recurrence", id="rrule-bad-day"),
+    pytest.param(
+        {**BASE, "reminder_offsets": ["0d@10:00"]}, "reminder_offsets", id="offset-zero-days"
+    ),
+    pytest.param({**BASE, "reminder_offsets": ["2 h"]}, "reminder_offsets", id="offset-with-space"),
+    pytest.param(
+        {**BASE, "reminder_offsets": ["2h", "2h"]}, "reminder_offsets", id="offset-duplicate"
+    ),
     pytest.param({**BASE, "channels": ["push", "email"]}, "channels", id="unknown-channel"),
     pytest.param({**BASE, "channels": ["sms", "sms"]}, "channels", id="duplicate-channel"),
     pytest.param({**BASE, "kind": "parole"}, "kind", id="unknown-kind"),
@@ -349,15 +374,17 @@ REFUSED_BODIES = [
     pytest.param({**BASE, "notes": "bring\x00this"}, "notes", id="nul-in-notes"),
     pytest.param({**BASE, "status": "lost"}, "status", id="unknown-status"),
     pytest.param({**BASE, "starts_at": "1999-12-31T09:00"}, "starts_at", id="year-too-early"),
-    pytest.param({**BASE, "reminder_offsets": [f"{n}h" for n in range(1, 10)]},
-                 "reminder_offsets", id="too-many-offsets"),
+    pytest.param(
+        {**BASE, "reminder_offsets": [f"{n}h" for n in range(1, 10)]},
+        "reminder_offsets",
+        id="too-many-offsets",
+    ),
     pytest.param({**BASE, "reminder_offsets": "2h"}, "reminder_offsets", id="offsets-not-list"),
 ]
 
 
 @pytest.mark.parametrize(("body", "field"), REFUSED_BODIES)
-def test_invalid_create_is_refused_per_field_and_changes_nothing(
-        client, app, member, body, field):
+def test_invalid_create_is_refused_per_field_and_changes_nothing(client, app, member, body, field):
     existing = create(client, member, title="Already there")
     rows_before = outbox(app)
 
@@ -371,16 +398,19 @@ def test_invalid_create_is_refused_per_field_and_changes_nothing(
     assert outbox(app) == rows_before
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    pytest.param({"ends_at": "2026-10-20T08:00"}, "ends_at", id="end-before-start"),
-    pytest.param({"starts_at": "2026-10-20T11:00"}, "ends_at", id="start-after-end"),
-    pytest.param({"recurrence": "FREQ=HOURLY"}, "recurrence", id="rrule-hourly"),
-    pytest.param({"reminder_offsets": ["1d"]}, "reminder_offsets", id="bad-offset"),
-    pytest.param({"timezone": "Nowhere/Land"}, "timezone", id="unknown-zone"),
-    pytest.param({"title": "ok", "colour": "red"}, "colour", id="unknown-field"),
-    pytest.param({"id": "new-id"}, "id", id="id-not-patchable"),
-    pytest.param({"starts_at": None}, "starts_at", id="start-null"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"ends_at": "2026-10-20T08:00"}, "ends_at", id="end-before-start"),
+        pytest.param({"starts_at": "2026-10-20T11:00"}, "ends_at", id="start-after-end"),
+        pytest.param({"recurrence": "FREQ=HOURLY"}, "recurrence", id="rrule-hourly"),
+        pytest.param({"reminder_offsets": ["1d"]}, "reminder_offsets", id="bad-offset"),
+        pytest.param({"timezone": "Nowhere/Land"}, "timezone", id="unknown-zone"),
+        pytest.param({"title": "ok", "colour": "red"}, "colour", id="unknown-field"),
+        pytest.param({"id": "new-id"}, "id", id="id-not-patchable"),
+        pytest.param({"starts_at": None}, "starts_at", id="start-null"),
+    ],
+)
 def test_invalid_patch_is_refused_and_changes_nothing(client, app, member, body, field):
     created = create(client, member, ends_at="2026-10-20T10:00")
     rows_before = outbox(app)
@@ -413,10 +443,14 @@ def test_only_the_chosen_offsets_and_channels_are_planned(client, app, member):
 
     rows = outbox(app, created["id"])
 
-    assert plan_of(rows) == expected_plan(START_1020, {
-        "1d@18:30": utc(2026, 10, 19, 23, 30),
-        "45m": utc(2026, 10, 20, 13, 15),
-    }, channels=("sms",))
+    assert plan_of(rows) == expected_plan(
+        START_1020,
+        {
+            "1d@18:30": utc(2026, 10, 19, 23, 30),
+            "45m": utc(2026, 10, 20, 13, 15),
+        },
+        channels=("sms",),
+    )
 
 
 def test_reminders_already_past_are_not_planned(client, app, member):
@@ -433,8 +467,9 @@ def test_moving_the_start_cancels_every_old_row_and_plans_new_ones(client, app, 
     created = create(client, member)
     old_ids = {r["id"] for r in outbox(app, created["id"])}
 
-    response = client.patch(url(created["id"]), json={"starts_at": "2026-10-22T09:00"},
-                            headers=member.headers)
+    response = client.patch(
+        url(created["id"]), json={"starts_at": "2026-10-22T09:00"}, headers=member.headers
+    )
 
     assert response.status_code == 200, response.get_json()
     rows = outbox(app, created["id"])
@@ -444,25 +479,31 @@ def test_moving_the_start_cancels_every_old_row_and_plans_new_ones(client, app, 
     assert {r["state"] for r in old} == {"cancelled"}
     assert all(r["occurrence_local"] == START_1020 for r in old)
     assert {r["state"] for r in new} == {"pending"}
-    assert plan_of(new) == expected_plan(datetime(2026, 10, 22, 9, 0), {
-        "7d@10:00": utc(2026, 10, 15, 15, 0),
-        "3d@10:00": utc(2026, 10, 19, 15, 0),
-        "1d@10:00": utc(2026, 10, 21, 15, 0),
-        "2h": utc(2026, 10, 22, 12, 0),
-    })
+    assert plan_of(new) == expected_plan(
+        datetime(2026, 10, 22, 9, 0),
+        {
+            "7d@10:00": utc(2026, 10, 15, 15, 0),
+            "3d@10:00": utc(2026, 10, 19, 15, 0),
+            "1d@10:00": utc(2026, 10, 21, 15, 0),
+            "2h": utc(2026, 10, 22, 12, 0),
+        },
+    )
 
 
 def test_removing_an_offset_or_a_channel_cancels_just_those_rows(client, app, member):
     created = create(client, member)
 
-    response = client.patch(url(created["id"]),
-                            json={"reminder_offsets": ["1d@10:00", "2h"], "channels": ["push"]},
-                            headers=member.headers)
+    response = client.patch(
+        url(created["id"]),
+        json={"reminder_offsets": ["1d@10:00", "2h"], "channels": ["push"]},
+        headers=member.headers,
+    )
 
     assert response.status_code == 200, response.get_json()
     rows = outbox(app, created["id"])
     assert plan_of(pending(rows)) == expected_plan(
-        START_1020, {k: DUE_1020[k] for k in ("1d@10:00", "2h")}, channels=("push",))
+        START_1020, {k: DUE_1020[k] for k in ("1d@10:00", "2h")}, channels=("push",)
+    )
     assert len([r for r in rows if r["state"] == "cancelled"]) == 6
     assert len(rows) == 8
 
@@ -470,8 +511,9 @@ def test_removing_an_offset_or_a_channel_cancels_just_those_rows(client, app, me
 def test_cancelling_an_appointment_leaves_no_pending_reminder(client, app, member):
     created = create(client, member)
 
-    response = client.patch(url(created["id"]), json={"status": "cancelled"},
-                            headers=member.headers)
+    response = client.patch(
+        url(created["id"]), json={"status": "cancelled"}, headers=member.headers
+    )
 
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "cancelled"
@@ -484,8 +526,9 @@ def test_rescheduling_a_cancelled_appointment_plans_it_again(client, app, member
     created = create(client, member)
     client.patch(url(created["id"]), json={"status": "cancelled"}, headers=member.headers)
 
-    response = client.patch(url(created["id"]), json={"status": "scheduled"},
-                            headers=member.headers)
+    response = client.patch(
+        url(created["id"]), json={"status": "scheduled"}, headers=member.headers
+    )
 
     assert response.status_code == 200, response.get_json()
     rows = outbox(app, created["id"])
@@ -522,12 +565,15 @@ def test_a_new_time_zone_for_the_member_moves_pending_day_reminders(client, app,
     assert response.status_code == 200, response.get_json()
     rows = outbox(app, created["id"])
     # "1 day before at 10:00" is now 10:00 in New York (14:00Z); "2h" is still 2 h before.
-    assert plan_of(pending(rows)) == expected_plan(START_1020, {
-        "7d@10:00": utc(2026, 10, 13, 14, 0),
-        "3d@10:00": utc(2026, 10, 17, 14, 0),
-        "1d@10:00": utc(2026, 10, 19, 14, 0),
-        "2h": utc(2026, 10, 20, 12, 0),
-    })
+    assert plan_of(pending(rows)) == expected_plan(
+        START_1020,
+        {
+            "7d@10:00": utc(2026, 10, 13, 14, 0),
+            "3d@10:00": utc(2026, 10, 17, 14, 0),
+            "1d@10:00": utc(2026, 10, 19, 14, 0),
+            "2h": utc(2026, 10, 20, 12, 0),
+        },
+    )
     assert len(rows) == 8
     assert {r["id"] for r in rows} == ids_before
     # The appointment itself keeps its own zone: it still happens at 09:00 in Chicago.
@@ -537,18 +583,22 @@ def test_a_new_time_zone_for_the_member_moves_pending_day_reminders(client, app,
 def test_quiet_hours_move_pending_reminders_out_of_them(client, app, member):
     created = create(client, member)
 
-    response = client.patch(ME, json={"quiet_hours": {"start": "09:30", "end": "10:30"}},
-                            headers=member.headers)
+    response = client.patch(
+        ME, json={"quiet_hours": {"start": "09:30", "end": "10:30"}}, headers=member.headers
+    )
 
     assert response.status_code == 200, response.get_json()
     rows = outbox(app, created["id"])
     # 10:00 is quiet: those go out at 09:15 local (14:15Z); 07:00 (the "2h") is not quiet.
-    assert plan_of(pending(rows)) == expected_plan(START_1020, {
-        "7d@10:00": utc(2026, 10, 13, 14, 15),
-        "3d@10:00": utc(2026, 10, 17, 14, 15),
-        "1d@10:00": utc(2026, 10, 19, 14, 15),
-        "2h": utc(2026, 10, 20, 12, 0),
-    })
+    assert plan_of(pending(rows)) == expected_plan(
+        START_1020,
+        {
+            "7d@10:00": utc(2026, 10, 13, 14, 15),
+            "3d@10:00": utc(2026, 10, 17, 14, 15),
+            "1d@10:00": utc(2026, 10, 19, 14, 15),
+            "2h": utc(2026, 10, 20, 12, 0),
+        },
+    )
     assert len(rows) == 8
 
     cleared = client.patch(ME, json={"quiet_hours": None}, headers=member.headers)
@@ -583,29 +633,31 @@ def test_replanning_with_the_same_values_creates_no_duplicates(client, app, memb
     before = outbox(app)
 
     for _ in range(2):
-        same = client.patch(url(created["id"]), json={"starts_at": "2026-10-20T09:00",
-                                                      "reminder_offsets": DEFAULT_OFFSETS},
-                            headers=member.headers)
+        same = client.patch(
+            url(created["id"]),
+            json={"starts_at": "2026-10-20T09:00", "reminder_offsets": DEFAULT_OFFSETS},
+            headers=member.headers,
+        )
         assert same.status_code == 200, same.get_json()
-        me = client.patch(ME, json={"timezone": CHICAGO, "quiet_hours": None},
-                          headers=member.headers)
+        me = client.patch(
+            ME, json={"timezone": CHICAGO, "quiet_hours": None}, headers=member.headers
+        )
         assert me.status_code == 200, me.get_json()
 
     after = outbox(app)
     assert len(after) == 8
     keys = Counter((r["occurrence_local"], r["offset_key"], r["channel"]) for r in after)
     assert max(keys.values()) == 1
-    assert [(r["id"], r["due_at"], r["state"]) for r in after] == \
-        [(r["id"], r["due_at"], r["state"]) for r in before]
+    assert [(r["id"], r["due_at"], r["state"]) for r in after] == [
+        (r["id"], r["due_at"], r["state"]) for r in before
+    ]
 
 
 def test_moving_the_start_there_and_back_reuses_rows_without_duplicates(client, app, member):
     created = create(client, member)
 
-    client.patch(url(created["id"]), json={"starts_at": "2026-10-22T09:00"},
-                 headers=member.headers)
-    client.patch(url(created["id"]), json={"starts_at": "2026-10-20T09:00"},
-                 headers=member.headers)
+    client.patch(url(created["id"]), json={"starts_at": "2026-10-22T09:00"}, headers=member.headers)
+    client.patch(url(created["id"]), json={"starts_at": "2026-10-20T09:00"}, headers=member.headers)
 
     rows = outbox(app, created["id"])
     assert len(rows) == 16
@@ -619,9 +671,11 @@ def test_moving_the_start_there_and_back_reuses_rows_without_duplicates(client, 
 
 
 def test_a_weekly_appointment_is_planned_60_days_ahead_and_extended_later(
-        client, app, member, clock):
-    created = create(client, member, title="Group", starts_at="2026-10-06T09:00",
-                     recurrence="FREQ=WEEKLY")
+    client, app, member, clock
+):
+    created = create(
+        client, member, title="Group", starts_at="2026-10-06T09:00", recurrence="FREQ=WEEKLY"
+    )
 
     rows = pending(outbox(app, created["id"]))
     horizon = NOW + timedelta(days=60)
@@ -632,8 +686,9 @@ def test_a_weekly_appointment_is_planned_60_days_ahead_and_extended_later(
     # Every offset of every occurrence, on both channels, except the 7-day reminder of
     # 2026-10-06 (due 2026-09-29, already past).
     assert len(rows) == (8 * 4 - 1) * 2
-    assert {r["offset_key"] for r in rows if r["occurrence_local"] == datetime(2026, 10, 6, 9, 0)} \
-        == {"3d@10:00", "1d@10:00", "2h"}
+    assert {
+        r["offset_key"] for r in rows if r["occurrence_local"] == datetime(2026, 10, 6, 9, 0)
+    } == {"3d@10:00", "1d@10:00", "2h"}
     # The wall time stays 09:00 in Chicago across the end of DST on 2026-11-01.
     by_occurrence = {r["occurrence_local"]: r["occurrence_at"] for r in rows}
     assert by_occurrence[datetime(2026, 10, 27, 9, 0)] == utc(2026, 10, 27, 14, 0)
@@ -648,13 +703,13 @@ def test_a_weekly_appointment_is_planned_60_days_ahead_and_extended_later(
     extended = pending(outbox(app, created["id"]))
     later_occurrences = sorted({r["occurrence_local"] for r in extended})
     # Every Tuesday from 2026-11-03 to 2026-12-29 (the window ends 2026-12-30 12:00Z).
-    assert later_occurrences == [datetime(2026, 11, 3, 9, 0) + timedelta(weeks=n)
-                                 for n in range(9)]
+    assert later_occurrences == [datetime(2026, 11, 3, 9, 0) + timedelta(weeks=n) for n in range(9)]
     assert max(r["occurrence_at"] for r in extended) > horizon
     assert all(r["due_at"] <= later + timedelta(days=61) for r in extended)
     assert all(r["due_at"] >= later - timedelta(minutes=5) for r in extended)
-    keys = Counter((r["occurrence_local"], r["offset_key"], r["channel"])
-                   for r in outbox(app, created["id"]))
+    keys = Counter(
+        (r["occurrence_local"], r["offset_key"], r["channel"]) for r in outbox(app, created["id"])
+    )
     assert max(keys.values()) == 1
 
 
@@ -672,56 +727,63 @@ def test_the_planner_leaves_a_fresh_window_alone(client, app, member):
 def test_removing_the_recurrence_keeps_only_the_first_occurrence(client, app, member):
     created = create(client, member, starts_at="2026-10-06T09:00", recurrence="FREQ=WEEKLY")
 
-    response = client.patch(url(created["id"]), json={"recurrence": None},
-                            headers=member.headers)
+    response = client.patch(url(created["id"]), json={"recurrence": None}, headers=member.headers)
 
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["recurrence"] is None
     rows = outbox(app, created["id"])
     assert {r["occurrence_local"] for r in pending(rows)} == {datetime(2026, 10, 6, 9, 0)}
-    assert {r["state"] for r in rows if r["occurrence_local"] != datetime(2026, 10, 6, 9, 0)} \
-        == {"cancelled"}
+    assert {r["state"] for r in rows if r["occurrence_local"] != datetime(2026, 10, 6, 9, 0)} == {
+        "cancelled"
+    }
 
 
 def test_changing_the_appointments_zone_moves_its_reminders(client, app, member):
     created = create(client, member, reminder_offsets=["2h"])
     ids_before = {r["id"] for r in outbox(app, created["id"])}
 
-    response = client.patch(url(created["id"]), json={"timezone": "America/New_York"},
-                            headers=member.headers)
+    response = client.patch(
+        url(created["id"]), json={"timezone": "America/New_York"}, headers=member.headers
+    )
 
     assert response.status_code == 200, response.get_json()
     rows = outbox(app, created["id"])
     # 09:00 in New York is 13:00Z: the same wall time, an hour earlier.
     assert {(r["occurrence_at"], r["due_at"]) for r in pending(rows)} == {
-        (utc(2026, 10, 20, 13, 0), utc(2026, 10, 20, 11, 0))}
+        (utc(2026, 10, 20, 13, 0), utc(2026, 10, 20, 11, 0))
+    }
     assert {r["id"] for r in rows} == ids_before
 
 
 def test_a_recurrence_with_until_stops_planning_at_until(client, app, member):
-    created = create(client, member, starts_at="2026-10-06T09:00",
-                     recurrence="FREQ=WEEKLY;UNTIL=20261021T000000Z")
+    created = create(
+        client,
+        member,
+        starts_at="2026-10-06T09:00",
+        recurrence="FREQ=WEEKLY;UNTIL=20261021T000000Z",
+    )
 
     rows = pending(outbox(app, created["id"]))
 
     assert sorted({r["occurrence_local"] for r in rows}) == [
-        datetime(2026, 10, 6, 9, 0), datetime(2026, 10, 13, 9, 0), datetime(2026, 10, 20, 9, 0)]
+        datetime(2026, 10, 6, 9, 0),
+        datetime(2026, 10, 13, 9, 0),
+        datetime(2026, 10, 20, 9, 0),
+    ]
 
 
 # --- who may see and change what ----------------------------------------------------------------
 
 
 def test_another_member_gets_404_and_changes_nothing(client, app, accounts, member):
-    created = create(client, member, title="Court, Room 4", kind="court",
-                     location="100 Main St")
+    created = create(client, member, title="Court, Room 4", kind="court", location="100 Main St")
     rows_before = outbox(app)
     other = accounts.register(timezone=CHICAGO)
     target = url(created["id"])
 
     for response in (
         client.get(target, headers=other.headers),
-        client.patch(target, json={"status": "cancelled", "title": "gone"},
-                     headers=other.headers),
+        client.patch(target, json={"status": "cancelled", "title": "gone"}, headers=other.headers),
         client.delete(target, headers=other.headers),
         client.get(f"{target}/calendar.ics", headers=other.headers),
     ):
@@ -753,8 +815,10 @@ def test_a_mentor_gets_404_on_every_appointment_path(client, app, accounts, memb
 
     assert fetch(client, member, created["id"]) == created
     with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
-        assert db.scalar(select(Appointment.id).where(
-            Appointment.member_id == mentor.account_id)) is None
+        assert (
+            db.scalar(select(Appointment.id).where(Appointment.member_id == mentor.account_id))
+            is None
+        )
 
 
 def test_no_token_is_401(client, member):

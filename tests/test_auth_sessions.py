@@ -56,16 +56,24 @@ def login(client: Any, username: str, password: str) -> Any:
 
 
 def register(client: Any, username: str, password: str, **extra: Any) -> Any:
-    return client.post(REGISTER, json={"username": username, "password": password,
-                                       "role": extra.pop("role", "member"), **extra})
+    return client.post(
+        REGISTER,
+        json={
+            "username": username,
+            "password": password,
+            "role": extra.pop("role", "member"),
+            **extra,
+        },
+    )
 
 
 # --- registration ---------------------------------------------------------------------
 
 
 def test_register_returns_account_token_pair_and_ten_recovery_codes(client):
-    response = register(client, "river.stone", "a long walk home", display_name="River",
-                        device_name="my phone")
+    response = register(
+        client, "river.stone", "a long walk home", display_name="River", device_name="my phone"
+    )
 
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -204,8 +212,10 @@ def test_logout_all_ends_every_session_of_the_account(client, accounts):
 
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"sessions_ended": 3}
-    for access, refresh_token in [(person.access_token, person.refresh_token),
-                                  *((p["access_token"], p["refresh_token"]) for p in phones)]:
+    for access, refresh_token in [
+        (person.access_token, person.refresh_token),
+        *((p["access_token"], p["refresh_token"]) for p in phones),
+    ]:
         assert_signed_out(client, access)
         assert_problem(refresh(client, refresh_token), 401)
     # Other accounts are untouched.
@@ -305,16 +315,23 @@ def test_refresh_token_dies_at_90_days_however_often_it_is_refreshed(client, acc
 
 
 def recover(client: Any, username: str, code: str, new_password: str, **extra: Any) -> Any:
-    return client.post(RECOVER, json={"username": username, "recovery_code": code,
-                                      "new_password": new_password, **extra})
+    return client.post(
+        RECOVER,
+        json={"username": username, "recovery_code": code, "new_password": new_password, **extra},
+    )
 
 
 def test_recovery_sets_a_new_password_and_ends_every_earlier_session(client, accounts):
     person = accounts.register()
     other_phone = accounts.sign_in(person)
 
-    response = recover(client, person.username, person.recovery_codes[0], "a new long walk",
-                       device_name="new phone")
+    response = recover(
+        client,
+        person.username,
+        person.recovery_codes[0],
+        "a new long walk",
+        device_name="new phone",
+    )
 
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -322,8 +339,10 @@ def test_recovery_sets_a_new_password_and_ends_every_earlier_session(client, acc
     assert body["recovery_codes_left"] == 9
     assert_signed_in(client, body["tokens"]["access_token"], person.username)
 
-    for access, refresh_token in [(person.access_token, person.refresh_token),
-                                  (other_phone["access_token"], other_phone["refresh_token"])]:
+    for access, refresh_token in [
+        (person.access_token, person.refresh_token),
+        (other_phone["access_token"], other_phone["refresh_token"]),
+    ]:
         assert_signed_out(client, access)
         assert_problem(refresh(client, refresh_token), 401)
 
@@ -346,8 +365,9 @@ def test_a_recovery_code_works_only_once(client, accounts):
 def test_a_wrong_recovery_code_is_refused_and_changes_nothing(client, accounts):
     person = accounts.register()
 
-    body = assert_problem(recover(client, person.username, "AAAA-BBBB-CCCC-DDDD",
-                                  "a new long walk"), 401)
+    body = assert_problem(
+        recover(client, person.username, "AAAA-BBBB-CCCC-DDDD", "a new long walk"), 401
+    )
 
     assert body["type"] == "/problems/invalid-recovery-code"
     assert_signed_in(client, person.access_token, person.username)
@@ -358,19 +378,24 @@ def test_another_accounts_recovery_code_does_not_work(client, accounts):
     person = accounts.register()
     stranger = accounts.register()
 
-    assert_problem(recover(client, person.username, stranger.recovery_codes[0],
-                           "a new long walk"), 401)
+    assert_problem(
+        recover(client, person.username, stranger.recovery_codes[0], "a new long walk"), 401
+    )
 
 
 def test_recovery_codes_are_accepted_in_lower_case_and_without_dashes(client, accounts):
     person = accounts.register()
 
     lower = recover(client, person.username, person.recovery_codes[0].lower(), "a new long walk")
-    plain = recover(client, person.username, person.recovery_codes[1].replace("-", ""),
-                    "another long road")
-    spaced = recover(client, person.username,
-                     " " + person.recovery_codes[2].lower().replace("-", " ") + " ",
-                     "stepping stones home")
+    plain = recover(
+        client, person.username, person.recovery_codes[1].replace("-", ""), "another long road"
+    )
+    spaced = recover(
+        client,
+        person.username,
+        " " + person.recovery_codes[2].lower().replace("-", " ") + " ",
+        "stepping stones home",
+    )
 
     assert lower.status_code == 200, lower.get_json()
     assert plain.status_code == 200, plain.get_json()
@@ -397,13 +422,18 @@ def test_recovery_with_a_weak_new_password_is_refused_and_keeps_the_code(client,
 def test_recovery_for_an_unknown_username_looks_like_a_wrong_code(client, accounts):
     person = accounts.register()
 
-    unknown = assert_problem(recover(client, "nobody-here", person.recovery_codes[0],
-                                     "a new long walk"), 401)
-    wrong = assert_problem(recover(client, person.username, "AAAA-BBBB-CCCC-DDDD",
-                                   "a new long walk"), 401)
+    unknown = assert_problem(
+        recover(client, "nobody-here", person.recovery_codes[0], "a new long walk"), 401
+    )
+    wrong = assert_problem(
+        recover(client, person.username, "AAAA-BBBB-CCCC-DDDD", "a new long walk"), 401
+    )
 
     assert (unknown["type"], unknown["title"], unknown["detail"]) == (
-        wrong["type"], wrong["title"], wrong["detail"])
+        wrong["type"],
+        wrong["title"],
+        wrong["detail"],
+    )
 
 
 # --- password policy ------------------------------------------------------------------
@@ -569,8 +599,9 @@ def test_usernames_have_a_shape(client):
 
 def test_register_refuses_staff_and_admin_roles(client):
     for number, role in enumerate(["staff", "admin", "superuser"]):
-        body = assert_problem(register(client, f"sneaky{number}", "a long walk home",
-                                       role=role), 422)
+        body = assert_problem(
+            register(client, f"sneaky{number}", "a long walk home", role=role), 422
+        )
         assert "role" in body["errors"], role
 
     assert_problem(login(client, "sneaky0", "a long walk home"), 401)
@@ -587,8 +618,15 @@ def test_operators_create_staff_accounts_from_the_command_line(app, client):
     runner = app.test_cli_runner()
 
     result = runner.invoke(
-        args=["users", "create-staff", "opsperson", "--role", "staff",
-              "--display-name", "Ops Person"],
+        args=[
+            "users",
+            "create-staff",
+            "opsperson",
+            "--role",
+            "staff",
+            "--display-name",
+            "Ops Person",
+        ],
         env={"HOMEWARD_PASSWORD": "a long walk home"},
     )
 
@@ -606,10 +644,13 @@ def test_the_command_line_applies_the_same_password_and_username_rules(app, clie
     runner = app.test_cli_runner()
     assert register(client, "taken", "a long walk home").status_code == 201
 
-    weak = runner.invoke(args=["users", "create-staff", "opsperson"],
-                         env={"HOMEWARD_PASSWORD": "password1"})
-    taken = runner.invoke(args=["users", "create-staff", "TAKEN", "--role", "admin"],
-                          env={"HOMEWARD_PASSWORD": "a long walk home"})
+    weak = runner.invoke(
+        args=["users", "create-staff", "opsperson"], env={"HOMEWARD_PASSWORD": "password1"}
+    )
+    taken = runner.invoke(
+        args=["users", "create-staff", "TAKEN", "--role", "admin"],
+        env={"HOMEWARD_PASSWORD": "a long walk home"},
+    )
 
     assert weak.exit_code != 0
     assert taken.exit_code != 0

@@ -41,8 +41,7 @@ def member(accounts: Any, clock: Any) -> Any:
 
 
 def create(client: Any, person: Any, **fields: Any) -> dict[str, Any]:
-    body = {"title": SENSITIVE_TITLE, "kind": "court", "starts_at": "2026-10-20T09:00",
-            **fields}
+    body = {"title": SENSITIVE_TITLE, "kind": "court", "starts_at": "2026-10-20T09:00", **fields}
     response = client.post(APPOINTMENTS, json=body, headers=person.headers)
     assert response.status_code == 201, response.get_json()
     created: dict[str, Any] = response.get_json()
@@ -50,8 +49,7 @@ def create(client: Any, person: Any, **fields: Any) -> dict[str, Any]:
 
 
 def ics_of(client: Any, person: Any, appointment_id: str) -> tuple[Any, bytes]:
-    response = client.get(f"{APPOINTMENTS}/{appointment_id}/calendar.ics",
-                          headers=person.headers)
+    response = client.get(f"{APPOINTMENTS}/{appointment_id}/calendar.ics", headers=person.headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "text/calendar"
     return response, response.get_data()
@@ -150,9 +148,9 @@ def test_each_reminder_offset_becomes_a_valarm_with_its_trigger(client, member):
     triggers = sorted((alarm["TRIGGER"].dt for alarm in alarms), reverse=True)
     assert triggers == [
         -timedelta(hours=2),
-        -timedelta(hours=23),              # 1d@10:00 -> 10:00 the day before a 09:00 start
-        -timedelta(days=2, hours=23),      # 3d@10:00
-        -timedelta(days=6, hours=23),      # 7d@10:00
+        -timedelta(hours=23),  # 1d@10:00 -> 10:00 the day before a 09:00 start
+        -timedelta(days=2, hours=23),  # 3d@10:00
+        -timedelta(days=6, hours=23),  # 7d@10:00
     ]
     text = unfolded(body)
     for trigger in ("TRIGGER:-PT2H", "TRIGGER:-PT23H", "TRIGGER:-P2DT23H", "TRIGGER:-P6DT23H"):
@@ -161,14 +159,17 @@ def test_each_reminder_offset_becomes_a_valarm_with_its_trigger(client, member):
 
 
 def test_custom_offsets_give_exactly_those_alarms(client, member):
-    created = create(client, member, starts_at="2026-10-20T14:30",
-                     reminder_offsets=["1d@18:00", "45m"])
+    created = create(
+        client, member, starts_at="2026-10-20T14:30", reminder_offsets=["1d@18:00", "45m"]
+    )
 
     _, body = ics_of(client, member, created["id"])
 
     alarms = only_event(body).walk("VALARM")
     assert sorted(alarm["TRIGGER"].dt for alarm in alarms) == [
-        -timedelta(hours=20, minutes=30), -timedelta(minutes=45)]
+        -timedelta(hours=20, minutes=30),
+        -timedelta(minutes=45),
+    ]
 
 
 def test_no_offsets_means_no_alarms(client, member):
@@ -180,8 +181,12 @@ def test_no_offsets_means_no_alarms(client, member):
 
 
 def test_summary_is_discreet_by_default(client, member):
-    created = create(client, member, location="County Courthouse, Room 4",
-                     notes="Ask the probation officer about the warrant")
+    created = create(
+        client,
+        member,
+        location="County Courthouse, Room 4",
+        notes="Ask the probation officer about the warrant",
+    )
 
     _, body = ics_of(client, member, created["id"])
 
@@ -221,8 +226,9 @@ def test_summary_is_the_title_when_the_member_chose_detailed_text(client, member
 
 
 def test_a_recurring_event_carries_its_rule(client, member):
-    created = create(client, member, starts_at="2026-10-06T09:00",
-                     recurrence="FREQ=WEEKLY;BYDAY=TU")
+    created = create(
+        client, member, starts_at="2026-10-06T09:00", recurrence="FREQ=WEEKLY;BYDAY=TU"
+    )
 
     _, body = ics_of(client, member, created["id"])
 
@@ -234,8 +240,12 @@ def test_a_recurring_event_carries_its_rule(client, member):
 
 def test_a_recurring_event_gives_until_in_utc(client, member):
     # The client sends UNTIL in UTC; the app keeps it local and must give UTC back (RFC 5545).
-    created = create(client, member, starts_at="2026-10-06T09:00",
-                     recurrence="FREQ=WEEKLY;UNTIL=20261231T235959Z")
+    created = create(
+        client,
+        member,
+        starts_at="2026-10-06T09:00",
+        recurrence="FREQ=WEEKLY;UNTIL=20261231T235959Z",
+    )
 
     _, body = ics_of(client, member, created["id"])
 
@@ -249,8 +259,9 @@ def test_a_recurring_event_gives_until_in_utc(client, member):
 
 def test_a_recurring_event_with_local_until_gives_it_in_utc(client, member):
     # UNTIL without Z is local time in the appointment's zone: 2026-12-31 09:00 CST = 15:00Z.
-    created = create(client, member, starts_at="2026-10-06T09:00",
-                     recurrence="FREQ=WEEKLY;UNTIL=20261231T090000")
+    created = create(
+        client, member, starts_at="2026-10-06T09:00", recurrence="FREQ=WEEKLY;UNTIL=20261231T090000"
+    )
 
     _, body = ics_of(client, member, created["id"])
 
@@ -260,8 +271,9 @@ def test_a_recurring_event_with_local_until_gives_it_in_utc(client, member):
 
 def test_a_cancelled_appointment_is_a_cancelled_event(client, member):
     created = create(client, member)
-    client.patch(f"{APPOINTMENTS}/{created['id']}", json={"status": "cancelled"},
-                 headers=member.headers)
+    client.patch(
+        f"{APPOINTMENTS}/{created['id']}", json={"status": "cancelled"}, headers=member.headers
+    )
 
     _, body = ics_of(client, member, created["id"])
 
@@ -269,8 +281,9 @@ def test_a_cancelled_appointment_is_a_cancelled_event(client, member):
 
 
 def test_the_calendar_file_of_a_missing_appointment_is_404(client, member):
-    assert_problem(client.get(f"{APPOINTMENTS}/nothing-here/calendar.ics",
-                              headers=member.headers), 404)
+    assert_problem(
+        client.get(f"{APPOINTMENTS}/nothing-here/calendar.ics", headers=member.headers), 404
+    )
 
 
 # --- the private feed ---------------------------------------------------------------------
@@ -284,15 +297,22 @@ def test_creating_a_feed_gives_a_url_and_its_token(client, member):
     assert urlsplit(feed["url"]).path == f"/api/v1/calendar/{feed['token']}.ics"
 
 
-def test_the_feed_lists_every_appointment_without_any_other_credential(client, accounts,
-                                                                       member):
+def test_the_feed_lists_every_appointment_without_any_other_credential(client, accounts, member):
     first = create(client, member, starts_at="2026-10-20T09:00")
-    second = create(client, member, title="Job interview at the depot", kind="job_interview",
-                    starts_at="2026-11-03T15:00", timezone="America/New_York")
-    third = create(client, member, title="Group", starts_at="2026-10-06T18:00",
-                   recurrence="FREQ=WEEKLY")
-    client.patch(f"{APPOINTMENTS}/{third['id']}", json={"status": "cancelled"},
-                 headers=member.headers)
+    second = create(
+        client,
+        member,
+        title="Job interview at the depot",
+        kind="job_interview",
+        starts_at="2026-11-03T15:00",
+        timezone="America/New_York",
+    )
+    third = create(
+        client, member, title="Group", starts_at="2026-10-06T18:00", recurrence="FREQ=WEEKLY"
+    )
+    client.patch(
+        f"{APPOINTMENTS}/{third['id']}", json={"status": "cancelled"}, headers=member.headers
+    )
     other = accounts.register(timezone=CHICAGO)
     create(client, other, title="Not in this feed")
     feed = make_feed(client, member)
@@ -313,7 +333,9 @@ def test_the_feed_lists_every_appointment_without_any_other_credential(client, a
     assert starts[second["id"]].params["TZID"] == "America/New_York"
     assert starts[second["id"]].dt.replace(tzinfo=None) == datetime(2026, 11, 3, 15, 0)
     assert {str(tz["TZID"]) for tz in parse(body).walk("VTIMEZONE")} == {
-        CHICAGO, "America/New_York"}
+        CHICAGO,
+        "America/New_York",
+    }
 
 
 def test_the_feed_follows_the_members_detail_choice(client, member):

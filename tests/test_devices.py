@@ -57,16 +57,26 @@ def devices_of(client: Any, person: Any) -> list[dict[str, Any]]:
 
 def stored(app: Any) -> list[tuple[str, str, str, str]]:
     with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
-        return [(d.account_id, d.endpoint, d.p256dh, d.auth)
-                for d in db.scalars(select(Device).order_by(Device.created_at))]
+        return [
+            (d.account_id, d.endpoint, d.p256dh, d.auth)
+            for d in db.scalars(select(Device).order_by(Device.created_at))
+        ]
 
 
 @pytest.fixture
 def push_config(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The default allowlist, https only (whatever the environment says)."""
-    monkeypatch.setitem(app.config, "WEBPUSH_ALLOWED_HOSTS", [
-        "fcm.googleapis.com", "updates.push.services.mozilla.com", "push.services.mozilla.com",
-        "notify.windows.com", "push.apple.com"])
+    monkeypatch.setitem(
+        app.config,
+        "WEBPUSH_ALLOWED_HOSTS",
+        [
+            "fcm.googleapis.com",
+            "updates.push.services.mozilla.com",
+            "push.services.mozilla.com",
+            "notify.windows.com",
+            "push.apple.com",
+        ],
+    )
     monkeypatch.setitem(app.config, "WEBPUSH_ALLOW_HTTP", False)
 
 
@@ -89,15 +99,19 @@ def test_a_browser_subscription_is_registered(client, app, accounts, push_config
     # The keys and the endpoint are not echoed back.
     assert "keys" not in device and "endpoint" not in device
     assert devices_of(client, member) == [device]
-    assert stored(app) == [(member.account_id, body["endpoint"], body["keys"]["p256dh"],
-                            body["keys"]["auth"])]
+    assert stored(app) == [
+        (member.account_id, body["endpoint"], body["keys"]["p256dh"], body["keys"]["auth"])
+    ]
 
 
-@pytest.mark.parametrize("endpoint", [
-    "https://updates.push.services.mozilla.com/wpush/v2/gAAAAABk",
-    "https://wns2-by3p.notify.windows.com/w/?token=BQYAAAB",
-    "https://web.push.apple.com/QGuQyavXutnMZ4",
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAAAABk",
+        "https://wns2-by3p.notify.windows.com/w/?token=BQYAAAB",
+        "https://web.push.apple.com/QGuQyavXutnMZ4",
+    ],
+)
 def test_other_known_push_services_are_accepted(client, app, accounts, push_config, endpoint):
     member = accounts.register()
 
@@ -107,8 +121,7 @@ def test_other_known_push_services_are_accepted(client, app, accounts, push_conf
     assert [row[1] for row in stored(app)] == [endpoint]
 
 
-def test_registering_the_same_endpoint_again_updates_the_device(client, app, accounts,
-                                                                push_config):
+def test_registering_the_same_endpoint_again_updates_the_device(client, app, accounts, push_config):
     member = accounts.register()
     first_body = subscription()
     first = register(client, member, {**first_body, "name": "Old name"}).get_json()
@@ -122,8 +135,14 @@ def test_registering_the_same_endpoint_again_updates_the_device(client, app, acc
     assert len(listed) == 1
     assert listed[0]["id"] == first["id"]
     assert listed[0]["name"] == "New name"
-    assert stored(app) == [(member.account_id, first_body["endpoint"],
-                            renewed["keys"]["p256dh"], renewed["keys"]["auth"])]
+    assert stored(app) == [
+        (
+            member.account_id,
+            first_body["endpoint"],
+            renewed["keys"]["p256dh"],
+            renewed["keys"]["auth"],
+        )
+    ]
 
 
 def test_a_member_may_have_several_devices(client, accounts, push_config):
@@ -144,20 +163,24 @@ def test_devices_are_listed_only_to_their_owner(client, accounts, push_config):
     assert [d["id"] for d in devices_of(client, member)] == [mine["id"]]
 
 
-@pytest.mark.parametrize("endpoint", [
-    "http://fcm.googleapis.com/fcm/send/abc",            # not https
-    "https://169.254.169.254/x",                         # cloud metadata
-    "https://127.0.0.1/push",
-    "https://localhost/push",
-    "https://evil.example/push",
-    "https://fcm.googleapis.com.evil.example/push",      # allowed name as a prefix
-    "https://evilfcm.googleapis.com/push",               # allowed name as a suffix, no dot
-    "https://fcm.googleapis.com@evil.example/push",      # allowed name as userinfo
-    "ftp://fcm.googleapis.com/push",
-    "fcm.googleapis.com/push",
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://fcm.googleapis.com/fcm/send/abc",  # not https
+        "https://169.254.169.254/x",  # cloud metadata
+        "https://127.0.0.1/push",
+        "https://localhost/push",
+        "https://evil.example/push",
+        "https://fcm.googleapis.com.evil.example/push",  # allowed name as a prefix
+        "https://evilfcm.googleapis.com/push",  # allowed name as a suffix, no dot
+        "https://fcm.googleapis.com@evil.example/push",  # allowed name as userinfo
+        "ftp://fcm.googleapis.com/push",
+        "fcm.googleapis.com/push",
+    ],
+)
 def test_an_endpoint_off_the_allowlist_is_refused_and_nothing_is_stored(
-        client, app, accounts, push_config, endpoint):
+    client, app, accounts, push_config, endpoint
+):
     member = accounts.register()
 
     response = register(client, member, subscription(endpoint))
@@ -181,14 +204,17 @@ def test_the_allowlist_comes_from_configuration(client, app, accounts, monkeypat
     assert [row[1] for row in stored(app)] == ["https://eu.push.example.org/s/1"]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    pytest.param(lambda b: b["keys"].update(p256dh="not base64!" * 8), "keys", id="p256dh"),
-    pytest.param(lambda b: b["keys"].update(auth="short"), "keys", id="auth-short"),
-    pytest.param(lambda b: b.pop("keys"), "keys", id="keys-missing"),
-    pytest.param(lambda b: b.pop("endpoint"), "endpoint", id="endpoint-missing"),
-    pytest.param(lambda b: b.update(kind="apns"), "kind", id="unknown-kind"),
-    pytest.param(lambda b: b.update(colour="red"), "colour", id="unknown-field"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        pytest.param(lambda b: b["keys"].update(p256dh="not base64!" * 8), "keys", id="p256dh"),
+        pytest.param(lambda b: b["keys"].update(auth="short"), "keys", id="auth-short"),
+        pytest.param(lambda b: b.pop("keys"), "keys", id="keys-missing"),
+        pytest.param(lambda b: b.pop("endpoint"), "endpoint", id="endpoint-missing"),
+        pytest.param(lambda b: b.update(kind="apns"), "kind", id="unknown-kind"),
+        pytest.param(lambda b: b.update(colour="red"), "colour", id="unknown-field"),
+    ],
+)
 def test_a_malformed_subscription_is_refused(client, app, accounts, push_config, change, field):
     member = accounts.register()
     body = subscription()
@@ -206,14 +232,24 @@ def _point_not_on_the_curve() -> str:
     return b64url(b"\x04" + b"\x01" * 64)
 
 
-@pytest.mark.parametrize(("keys", "reason"), [
-    pytest.param({"p256dh": _point_not_on_the_curve()}, "p256dh is not a P-256 point",
-                 id="p256dh-off-curve"),
-    pytest.param({"auth": b64url(os.urandom(12))}, "auth is 12 bytes, RFC 8291 wants 16",
-                 id="auth-12-bytes"),
-])
-def test_keys_that_web_push_cannot_encrypt_to_are_refused(client, app, accounts, push_config,
-                                                          keys, reason):
+@pytest.mark.parametrize(
+    ("keys", "reason"),
+    [
+        pytest.param(
+            {"p256dh": _point_not_on_the_curve()},
+            "p256dh is not a P-256 point",
+            id="p256dh-off-curve",
+        ),
+        pytest.param(
+            {"auth": b64url(os.urandom(12))},
+            "auth is 12 bytes, RFC 8291 wants 16",
+            id="auth-12-bytes",
+        ),
+    ],
+)
+def test_keys_that_web_push_cannot_encrypt_to_are_refused(
+    client, app, accounts, push_config, keys, reason
+):
     # RFC 8291: p256dh is the user agent's P-256 public key (65-byte uncompressed point) and
     # auth a 16-byte secret. Anything else can never be encrypted to; refuse it up front.
     member = accounts.register()
@@ -262,8 +298,7 @@ def test_another_members_device_cannot_be_deleted(client, app, accounts, push_co
     assert [d["id"] for d in devices_of(client, owner)] == [device["id"]]
     assert stored(app) == before
     # The same answer as for a device that does not exist.
-    missing = assert_problem(client.delete(f"{DEVICES}/no-such-device", headers=other.headers),
-                             404)
+    missing = assert_problem(client.delete(f"{DEVICES}/no-such-device", headers=other.headers), 404)
     assert missing["detail"] == response.get_json()["detail"]
 
 
@@ -304,8 +339,7 @@ def test_the_vapid_key_needs_no_sign_in_and_is_stable(client, accounts):
     assert anonymous == signed_in
 
 
-def test_device_count_is_unchanged_by_a_refused_registration(client, app, accounts,
-                                                             push_config):
+def test_device_count_is_unchanged_by_a_refused_registration(client, app, accounts, push_config):
     member = accounts.register()
     register(client, member, subscription())
 

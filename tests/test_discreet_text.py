@@ -21,10 +21,24 @@ from reminders.models import Kind
 LOCALES = ("en", "es")
 ALL_DENIED = sorted({word for words in texts.DENIED_WORDS.values() for word in words})
 SENSITIVE_TITLES = [
-    "court", "Court date", "Probation", "PO meeting", "drug test", "Drug Test at 9",
-    "Meet my PO", "parole officer", "warrant hearing", "Judge Smith", "Supervision check-in",
-    "Tribunal", "Cita en el juzgado", "prueba de drogas", "oficial de libertad condicional",
-    "juez", "Corte", "supervisión",
+    "court",
+    "Court date",
+    "Probation",
+    "PO meeting",
+    "drug test",
+    "Drug Test at 9",
+    "Meet my PO",
+    "parole officer",
+    "warrant hearing",
+    "Judge Smith",
+    "Supervision check-in",
+    "Tribunal",
+    "Cita en el juzgado",
+    "prueba de drogas",
+    "oficial de libertad condicional",
+    "juez",
+    "Corte",
+    "supervisión",
 ]
 
 
@@ -48,8 +62,12 @@ def test_the_word_check_itself_finds_whole_words_only():
 
 titles = st.one_of(
     st.sampled_from(SENSITIVE_TITLES),
-    st.builds(lambda a, w, b: f"{a}{w}{b}", st.text(max_size=20),
-              st.sampled_from(SENSITIVE_TITLES), st.text(max_size=20)),
+    st.builds(
+        lambda a, w, b: f"{a}{w}{b}",
+        st.text(max_size=20),
+        st.sampled_from(SENSITIVE_TITLES),
+        st.text(max_size=20),
+    ),
     st.text(min_size=1, max_size=200),
 ).filter(lambda t: t.strip() != "")
 
@@ -65,22 +83,42 @@ def render(notification: texts.Notification) -> str:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=st.sampled_from(list(Kind)), title=titles, locale=st.sampled_from(LOCALES),
-       sms=st.booleans(), now=nows, delta=deltas)
-@example(kind=Kind.COURT, title="Court date with PO", locale="en", sms=True,
-         now=datetime(2026, 12, 1, 8, 0), delta=timedelta(days=3, hours=1))
-@example(kind=Kind.SUPERVISION, title="Probation - drug test", locale="es", sms=False,
-         now=datetime(2026, 12, 1, 8, 0), delta=timedelta(days=20))
+@given(
+    kind=st.sampled_from(list(Kind)),
+    title=titles,
+    locale=st.sampled_from(LOCALES),
+    sms=st.booleans(),
+    now=nows,
+    delta=deltas,
+)
+@example(
+    kind=Kind.COURT,
+    title="Court date with PO",
+    locale="en",
+    sms=True,
+    now=datetime(2026, 12, 1, 8, 0),
+    delta=timedelta(days=3, hours=1),
+)
+@example(
+    kind=Kind.SUPERVISION,
+    title="Probation - drug test",
+    locale="es",
+    sms=False,
+    now=datetime(2026, 12, 1, 8, 0),
+    delta=timedelta(days=20),
+)
 def test_discreet_text_never_names_the_appointment(kind, title, locale, sms, now, delta):
     starts = now + delta
-    discreet = texts.reminder(locale=locale, detailed=False, kind=kind, title=title,
-                              starts=starts, now=now, sms=sms)
+    discreet = texts.reminder(
+        locale=locale, detailed=False, kind=kind, title=title, starts=starts, now=now, sms=sms
+    )
     text = render(discreet)
 
     assert denied_in(text) == [], text
     # It does not depend on the title or the kind at all...
-    neutral = texts.reminder(locale=locale, detailed=False, kind=Kind.OTHER, title="~",
-                             starts=starts, now=now, sms=sms)
+    neutral = texts.reminder(
+        locale=locale, detailed=False, kind=Kind.OTHER, title="~", starts=starts, now=now, sms=sms
+    )
     assert discreet == neutral
     # ...so the title never shows (unless it is a piece of the neutral text itself).
     if title.strip().casefold() not in render(neutral).casefold():
@@ -89,19 +127,25 @@ def test_discreet_text_never_names_the_appointment(kind, title, locale, sms, now
 
 
 @settings(max_examples=200, deadline=None)
-@given(kind=st.sampled_from(list(Kind)), title=titles, locale=st.sampled_from(LOCALES),
-       sms=st.booleans(), now=nows, delta=deltas)
+@given(
+    kind=st.sampled_from(list(Kind)),
+    title=titles,
+    locale=st.sampled_from(LOCALES),
+    sms=st.booleans(),
+    now=nows,
+    delta=deltas,
+)
 def test_detailed_text_shows_the_title(kind, title, locale, sms, now, delta):
-    detailed = texts.reminder(locale=locale, detailed=True, kind=kind, title=title,
-                              starts=now + delta, now=now, sms=sms)
+    detailed = texts.reminder(
+        locale=locale, detailed=True, kind=kind, title=title, starts=now + delta, now=now, sms=sms
+    )
 
     assert title in detailed.body
     assert detailed.title == texts.translations(locale).gettext(texts.KIND_LABELS[kind])
 
 
 @settings(max_examples=200, deadline=None)
-@given(kind=st.sampled_from(list(Kind)), title=titles, sms=st.booleans(), now=nows,
-       delta=deltas)
+@given(kind=st.sampled_from(list(Kind)), title=titles, sms=st.booleans(), now=nows, delta=deltas)
 def test_spanish_discreet_text_is_translated(kind, title, sms, now, delta):
     kwargs = dict(detailed=False, kind=kind, title=title, starts=now + delta, now=now, sms=sms)
     english = texts.reminder(locale="en", **kwargs)
@@ -117,37 +161,47 @@ def test_spanish_discreet_text_is_translated(kind, title, sms, now, delta):
         assert english.body.endswith("Reply C to confirm.")
 
 
-@pytest.mark.parametrize(("locale", "days", "expected"), [
-    ("en", 0, "Appointment today at 09:00"),
-    ("en", 1, "Appointment tomorrow at 09:00"),
-    ("en", 3, "Appointment on Friday at 09:00"),
-    ("en", 23, "Appointment on December 24 at 09:00"),
-    ("es", 0, "Cita hoy a las 09:00"),
-    ("es", 1, "Cita mañana a las 09:00"),
-    ("es", 3, "Cita el viernes a las 09:00"),
-    ("es", 23, "Cita el 24 de diciembre a las 09:00"),
-])
+@pytest.mark.parametrize(
+    ("locale", "days", "expected"),
+    [
+        ("en", 0, "Appointment today at 09:00"),
+        ("en", 1, "Appointment tomorrow at 09:00"),
+        ("en", 3, "Appointment on Friday at 09:00"),
+        ("en", 23, "Appointment on December 24 at 09:00"),
+        ("es", 0, "Cita hoy a las 09:00"),
+        ("es", 1, "Cita mañana a las 09:00"),
+        ("es", 3, "Cita el viernes a las 09:00"),
+        ("es", 23, "Cita el 24 de diciembre a las 09:00"),
+    ],
+)
 def test_discreet_text_says_when_in_the_members_language(locale, days, expected):
     now = datetime(2026, 12, 1, 8, 0)  # a Tuesday
     starts = datetime(2026, 12, 1, 9, 0) + timedelta(days=days)
 
-    notification = texts.reminder(locale=locale, detailed=False, kind=Kind.COURT,
-                                  title="Court", starts=starts, now=now)
+    notification = texts.reminder(
+        locale=locale, detailed=False, kind=Kind.COURT, title="Court", starts=starts, now=now
+    )
 
     assert notification.body == expected
     assert notification.title == {"en": "Reminder", "es": "Recordatorio"}[locale]
 
 
 SMS_REPLIES = {
-    "help": ("Reply C to confirm your next appointment",
-             "Responda C para confirmar su próxima cita"),
+    "help": (
+        "Reply C to confirm your next appointment",
+        "Responda C para confirmar su próxima cita",
+    ),
     "stopped": ("You will get no more texts from Homeward", "No recibirá más mensajes de Homeward"),
     "started": ("Texts from Homeward are on again", "Los mensajes de Homeward están activados"),
     "confirmed": ("your next appointment is confirmed", "su próxima cita está confirmada"),
-    "nothing_to_confirm": ("There is no upcoming appointment to confirm",
-                           "No hay ninguna cita próxima que confirmar"),
-    "unknown": ("Reply C to confirm your next appointment, HELP for help",
-                "Responda C para confirmar su próxima cita"),
+    "nothing_to_confirm": (
+        "There is no upcoming appointment to confirm",
+        "No hay ninguna cita próxima que confirmar",
+    ),
+    "unknown": (
+        "Reply C to confirm your next appointment, HELP for help",
+        "Responda C para confirmar su próxima cita",
+    ),
 }
 
 

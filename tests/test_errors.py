@@ -33,8 +33,10 @@ def member(**overrides: Any) -> dict[str, Any]:
 
 def assert_client_error(response: Any) -> dict[str, Any]:
     """A 4xx Problem Details answer (never a 500, never a bare HTML page)."""
-    assert 400 <= response.status_code < 500, (response.status_code,
-                                                response.get_data(as_text=True))
+    assert 400 <= response.status_code < 500, (
+        response.status_code,
+        response.get_data(as_text=True),
+    )
     return assert_problem(response, response.status_code)
 
 
@@ -75,8 +77,9 @@ def test_an_oversized_body_is_a_413_problem_and_nothing_is_created(client, app):
 
     problem = assert_problem(response, 413)
     assert problem["type"] == "/problems/payload-too-large"
-    assert_problem(client.post(TOKEN, json={"username": "bigbody",
-                                            "password": "a long walk home"}), 401)
+    assert_problem(
+        client.post(TOKEN, json={"username": "bigbody", "password": "a long walk home"}), 401
+    )
 
 
 def test_a_form_encoded_body_is_a_415_problem(client, accounts):
@@ -84,9 +87,11 @@ def test_a_form_encoded_body_is_a_415_problem(client, accounts):
 
     token = client.post(TOKEN, data={"username": person.username, "password": person.password})
     patch = client.patch(ME, data={"display_name": "Form"}, headers=person.headers)
-    plain = client.post(TOKEN, data=json.dumps({"username": person.username,
-                                                "password": person.password}),
-                        content_type="text/plain")
+    plain = client.post(
+        TOKEN,
+        data=json.dumps({"username": person.username, "password": person.password}),
+        content_type="text/plain",
+    )
 
     for response in (token, patch, plain):
         body = assert_problem(response, 415)
@@ -95,8 +100,9 @@ def test_a_form_encoded_body_is_a_415_problem(client, accounts):
 
 
 def test_malformed_json_is_a_400_problem(client):
-    response = client.post(TOKEN, data='{"username": "river", "password": ',
-                           content_type="application/json")
+    response = client.post(
+        TOKEN, data='{"username": "river", "password": ', content_type="application/json"
+    )
 
     body = assert_problem(response, 400)
     assert body["type"] == "/problems/bad-request"
@@ -121,8 +127,9 @@ def test_an_unknown_field_is_a_422_with_per_field_errors(client):
     assert body["type"] == "/problems/validation-error"
     assert set(body["errors"]) == {"email", "is_admin"}
     assert all(isinstance(messages, list) and messages for messages in body["errors"].values())
-    assert_problem(client.post(TOKEN, json={"username": "river",
-                                            "password": "a long walk home"}), 401)
+    assert_problem(
+        client.post(TOKEN, json={"username": "river", "password": "a long walk home"}), 401
+    )
 
 
 def test_missing_required_fields_are_named(client):
@@ -132,8 +139,9 @@ def test_missing_required_fields_are_named(client):
 
 
 def test_a_wrong_json_type_is_a_422(client):
-    body = assert_problem(client.post(REGISTER, json=member(username=12345,
-                                                            display_name=["a"])), 422)
+    body = assert_problem(
+        client.post(REGISTER, json=member(username=12345, display_name=["a"])), 422
+    )
 
     assert {"username", "display_name"} <= set(body["errors"])
 
@@ -156,8 +164,13 @@ def test_strings_at_their_length_limit_are_accepted(client):
 
 # --- text that a database cannot (or should not) store ----------------------------------
 
-BAD_TEXT = {"nul": f"ab{NUL}cd", "lone-surrogate": f"ab{LONE_SURROGATE}cd",
-            "bell": f"ab{BELL}cd", "escape": f"ab{ESCAPE}cd", "newline": "ab\ncd"}
+BAD_TEXT = {
+    "nul": f"ab{NUL}cd",
+    "lone-surrogate": f"ab{LONE_SURROGATE}cd",
+    "bell": f"ab{BELL}cd",
+    "escape": f"ab{ESCAPE}cd",
+    "newline": "ab\ncd",
+}
 
 
 @pytest.mark.parametrize("text", BAD_TEXT.values(), ids=BAD_TEXT.keys())
@@ -173,8 +186,9 @@ def test_bad_characters_in_a_text_field_at_registration_are_a_422(client, field,
 def test_bad_characters_in_a_profile_update_are_a_422(client, accounts, text):
     person = accounts.register(display_name="River")
 
-    body = assert_problem(client.patch(ME, json={"display_name": text},
-                                       headers=person.headers), 422)
+    body = assert_problem(
+        client.patch(ME, json={"display_name": text}, headers=person.headers), 422
+    )
 
     assert "display_name" in body["errors"]
     assert client.get(ME, headers=person.headers).get_json()["display_name"] == "River"
@@ -197,29 +211,51 @@ def test_a_lone_surrogate_in_a_new_password_is_a_422(client):
 
 
 CREDENTIAL_REQUESTS = {
-    "sign-in username with NUL": (TOKEN, {"username": f"riv{NUL}er",
-                                          "password": "a long walk home"}),
-    "sign-in username with lone surrogate": (TOKEN, {"username": f"riv{LONE_SURROGATE}er",
-                                                     "password": "a long walk home"}),
-    "sign-in password with lone surrogate": (TOKEN, {"username": "river",
-                                                     "password": f"a long{LONE_SURROGATE}walk"}),
+    "sign-in username with NUL": (
+        TOKEN,
+        {"username": f"riv{NUL}er", "password": "a long walk home"},
+    ),
+    "sign-in username with lone surrogate": (
+        TOKEN,
+        {"username": f"riv{LONE_SURROGATE}er", "password": "a long walk home"},
+    ),
+    "sign-in password with lone surrogate": (
+        TOKEN,
+        {"username": "river", "password": f"a long{LONE_SURROGATE}walk"},
+    ),
     "sign-in password with NUL": (TOKEN, {"username": "river", "password": f"a long{NUL}walk"}),
     "refresh token with NUL": (REFRESH, {"refresh_token": f"rt_abc{NUL}def"}),
     "refresh token with lone surrogate": (REFRESH, {"refresh_token": f"rt_{LONE_SURROGATE}"}),
-    "recover username with NUL": (RECOVER, {"username": f"riv{NUL}er",
-                                            "recovery_code": "AAAA-BBBB-CCCC-DDDD",
-                                            "new_password": "a new long walk"}),
-    "recover username with lone surrogate": (RECOVER, {"username": f"riv{LONE_SURROGATE}er",
-                                                       "recovery_code": "AAAA-BBBB-CCCC-DDDD",
-                                                       "new_password": "a new long walk"}),
-    "recovery code with lone surrogate": (RECOVER, {"username": "river",
-                                                    "recovery_code": f"AAAA{LONE_SURROGATE}",
-                                                    "new_password": "a new long walk"}),
+    "recover username with NUL": (
+        RECOVER,
+        {
+            "username": f"riv{NUL}er",
+            "recovery_code": "AAAA-BBBB-CCCC-DDDD",
+            "new_password": "a new long walk",
+        },
+    ),
+    "recover username with lone surrogate": (
+        RECOVER,
+        {
+            "username": f"riv{LONE_SURROGATE}er",
+            "recovery_code": "AAAA-BBBB-CCCC-DDDD",
+            "new_password": "a new long walk",
+        },
+    ),
+    "recovery code with lone surrogate": (
+        RECOVER,
+        {
+            "username": "river",
+            "recovery_code": f"AAAA{LONE_SURROGATE}",
+            "new_password": "a new long walk",
+        },
+    ),
 }
 
 
-@pytest.mark.parametrize(("path", "payload"), CREDENTIAL_REQUESTS.values(),
-                         ids=CREDENTIAL_REQUESTS.keys())
+@pytest.mark.parametrize(
+    ("path", "payload"), CREDENTIAL_REQUESTS.values(), ids=CREDENTIAL_REQUESTS.keys()
+)
 def test_bad_characters_in_credentials_are_refused_never_a_500(client, accounts, path, payload):
     accounts.register(username="river")
 
@@ -243,9 +279,15 @@ def test_no_token_is_a_401_problem_with_a_bearer_challenge(client):
 def test_a_garbage_or_malformed_token_is_a_401_problem(client, accounts):
     person = accounts.register()
 
-    for header in ("Bearer not-a-real-token", "Bearer ", "Bearer", f"Basic {person.access_token}",
-                   f"Bearer {person.access_token}x", person.access_token,
-                   f"Bearer {person.refresh_token}"):
+    for header in (
+        "Bearer not-a-real-token",
+        "Bearer ",
+        "Bearer",
+        f"Basic {person.access_token}",
+        f"Bearer {person.access_token}x",
+        person.access_token,
+        f"Bearer {person.refresh_token}",
+    ):
         response = client.get(ME, headers={"Authorization": header})
         body = assert_problem(response, 401)
         assert body["type"] == "/problems/unauthorized", header
@@ -255,7 +297,8 @@ def test_a_garbage_or_malformed_token_is_a_401_problem(client, accounts):
 def test_a_token_signed_with_another_key_is_a_401(client, accounts):
     person = accounts.register()
     forged = URLSafeTimedSerializer("not-the-server-key", salt="homeward.access-token.v1").dumps(
-        {"a": person.account_id, "s": person.session_id})
+        {"a": person.account_id, "s": person.session_id}
+    )
 
     assert_problem(client.get(ME, headers={"Authorization": f"Bearer {forged}"}), 401)
 
@@ -263,8 +306,10 @@ def test_a_token_signed_with_another_key_is_a_401(client, accounts):
 def test_too_many_failed_logins_are_a_429_problem_with_retry_after(client, accounts):
     person = accounts.register()
     for attempt in range(10):
-        assert_problem(client.post(TOKEN, json={"username": person.username,
-                                                "password": f"wrong {attempt}"}), 401)
+        assert_problem(
+            client.post(TOKEN, json={"username": person.username, "password": f"wrong {attempt}"}),
+            401,
+        )
 
     response = client.post(TOKEN, json={"username": person.username, "password": "wrong"})
 
@@ -290,13 +335,14 @@ def exploding_client() -> Any:
 
 
 def test_an_unexpected_exception_is_a_500_problem_without_internals(exploding_client):
-    for response in (exploding_client.get("/api/v1/explode"),
-                     exploding_client.post("/api/v1/explode", json={"a": 1})):
+    for response in (
+        exploding_client.get("/api/v1/explode"),
+        exploding_client.post("/api/v1/explode", json={"a": 1}),
+    ):
         body = assert_problem(response, 500)
         text = response.get_data(as_text=True)
         assert body["type"] == "/problems/internal-error"
-        for leak in ("secret internals", "Traceback", "RuntimeError", "hunter2", "/srv/",
-                     ".py"):
+        for leak in ("secret internals", "Traceback", "RuntimeError", "hunter2", "/srv/", ".py"):
             assert leak not in text, leak
         assert response.headers["X-Request-ID"]
         assert body["request_id"] == response.headers["X-Request-ID"]
@@ -315,8 +361,7 @@ def test_every_response_carries_a_request_id(client, accounts):
         "401": client.get(ME),
         "404": client.get("/api/v1/nothing-here"),
         "405": client.get(REGISTER),
-        "413": client.post(REGISTER, data="x" * (2 * 1024 * 1024),
-                           content_type="application/json"),
+        "413": client.post(REGISTER, data="x" * (2 * 1024 * 1024), content_type="application/json"),
         "415": client.post(TOKEN, data={"username": "a"}),
         "422": client.post(REGISTER, json={}),
         "health": client.get("/healthz"),
@@ -343,8 +388,13 @@ def test_a_safe_incoming_request_id_is_echoed(client):
 
 
 def test_an_unsafe_incoming_request_id_is_replaced(client):
-    for unsafe in ("short", "has spaces in it", "x" * 65, "<script>alert(1)</script>",
-                   "id;drop table"):
+    for unsafe in (
+        "short",
+        "has spaces in it",
+        "x" * 65,
+        "<script>alert(1)</script>",
+        "id;drop table",
+    ):
         response = client.get("/healthz", headers={"X-Request-ID": unsafe})
         echoed = response.headers["X-Request-ID"]
         assert echoed != unsafe

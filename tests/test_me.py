@@ -59,13 +59,18 @@ def test_me_shows_each_person_their_own_account(client, accounts):
 
 
 def test_profile_given_at_registration_is_kept(client, accounts):
-    person = accounts.register(display_name="River", timezone="America/Chicago", locale="es",
-                               phone="+1 650 253 0000")
+    person = accounts.register(
+        display_name="River", timezone="America/Chicago", locale="es", phone="+1 650 253 0000"
+    )
 
     me = profile(client, person.headers)
 
     assert (me["display_name"], me["timezone"], me["locale"], me["phone"]) == (
-        "River", "America/Chicago", "es", "+16502530000")
+        "River",
+        "America/Chicago",
+        "es",
+        "+16502530000",
+    )
 
 
 # --- PATCH /me --------------------------------------------------------------------------
@@ -74,13 +79,17 @@ def test_profile_given_at_registration_is_kept(client, accounts):
 def test_patch_changes_every_profile_field(client, accounts):
     person = accounts.register()
 
-    response = patch_me(client, person, {
-        "display_name": "  Dee  ",
-        "timezone": "America/Los_Angeles",
-        "locale": "es",
-        "phone": "+1 (650) 253-0000",
-        "quiet_hours": {"start": "22:00", "end": "07:00"},
-    })
+    response = patch_me(
+        client,
+        person,
+        {
+            "display_name": "  Dee  ",
+            "timezone": "America/Los_Angeles",
+            "locale": "es",
+            "phone": "+1 (650) 253-0000",
+            "quiet_hours": {"start": "22:00", "end": "07:00"},
+        },
+    )
 
     assert response.status_code == 200, response.get_json()
     expected = {
@@ -120,11 +129,12 @@ def test_patch_moves_updated_at_forward(client, accounts):
 
 def test_nullable_fields_can_be_cleared(client, accounts):
     person = accounts.register(display_name="River", phone="+16502530000")
-    assert patch_me(client, person, {"quiet_hours": {"start": "21:30", "end": "06:00"}}
-                    ).status_code == 200
+    assert (
+        patch_me(client, person, {"quiet_hours": {"start": "21:30", "end": "06:00"}}).status_code
+        == 200
+    )
 
-    response = patch_me(client, person, {"display_name": None, "phone": None,
-                                         "quiet_hours": None})
+    response = patch_me(client, person, {"display_name": None, "phone": None, "quiet_hours": None})
 
     assert response.status_code == 200, response.get_json()
     me = profile(client, person.headers)
@@ -162,10 +172,12 @@ def test_locale_is_english_or_spanish(client, accounts):
 def test_phone_numbers_are_stored_in_e164(client, accounts):
     person = accounts.register()
 
-    for typed, stored in [("+1 415 555 0123", "+14155550123"),
-                          ("+1 (650) 253-0000", "+16502530000"),
-                          ("+44 20 7946 0958", "+442079460958"),
-                          ("+34912345678", "+34912345678")]:
+    for typed, stored in [
+        ("+1 415 555 0123", "+14155550123"),
+        ("+1 (650) 253-0000", "+16502530000"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+34912345678", "+34912345678"),
+    ]:
         response = patch_me(client, person, {"phone": typed})
         assert response.status_code == 200, (typed, response.get_json())
         assert response.get_json()["phone"] == stored
@@ -175,8 +187,14 @@ def test_phone_numbers_are_stored_in_e164(client, accounts):
 def test_phone_numbers_must_be_international_and_valid(client, accounts):
     person = accounts.register(phone="+16502530000")
 
-    for bad in ["4155550123", "(415) 555-0123", "+1 123", "+1 555 555 5555", "call me",
-                "+" + "1" * 40]:
+    for bad in [
+        "4155550123",
+        "(415) 555-0123",
+        "+1 123",
+        "+1 555 555 5555",
+        "call me",
+        "+" + "1" * 40,
+    ]:
         body = assert_problem(patch_me(client, person, {"phone": bad}), 422)
         assert "phone" in body["errors"], bad
 
@@ -186,12 +204,14 @@ def test_phone_numbers_must_be_international_and_valid(client, accounts):
 def test_quiet_hours_need_a_distinct_start_and_end_in_24_hour_time(client, accounts):
     person = accounts.register()
 
-    for bad in [{"start": "22:00", "end": "22:00"},
-                {"start": "25:00", "end": "07:00"},
-                {"start": "7:00", "end": "09:00"},
-                {"start": "22:00"},
-                {"start": "22:00", "end": "07:00", "days": "weekdays"},
-                "22:00-07:00"]:
+    for bad in [
+        {"start": "22:00", "end": "22:00"},
+        {"start": "25:00", "end": "07:00"},
+        {"start": "7:00", "end": "09:00"},
+        {"start": "22:00"},
+        {"start": "22:00", "end": "07:00", "days": "weekdays"},
+        "22:00-07:00",
+    ]:
         body = assert_problem(patch_me(client, person, {"quiet_hours": bad}), 422)
         assert any(key.startswith("quiet_hours") for key in body["errors"]), (bad, body)
 
@@ -222,8 +242,9 @@ def test_an_unknown_field_is_refused_and_nothing_changes(client, accounts):
 def test_one_invalid_field_means_no_field_changes(client, accounts):
     person = accounts.register(display_name="River", locale="en")
 
-    response = patch_me(client, person, {"display_name": "Changed", "locale": "es",
-                                         "timezone": "Nowhere/Special"})
+    response = patch_me(
+        client, person, {"display_name": "Changed", "locale": "es", "timezone": "Nowhere/Special"}
+    )
 
     body = assert_problem(response, 422)
     assert list(body["errors"]) == ["timezone"]
@@ -235,18 +256,26 @@ def test_role_id_and_username_cannot_be_set_through_patch(client, accounts):
     person = accounts.register(username="river")
     before = profile(client, person.headers)
 
-    for field, value in [("role", "admin"), ("role", "staff"), ("id", str(uuid.uuid4())),
-                         ("username", "someone.else"), ("password_hash", "x"),
-                         ("password", "a new long walk"), ("created_at", "2020-01-01T00:00:00Z"),
-                         ("username_key", "someone.else")]:
-        body = assert_problem(patch_me(client, person, {"display_name": "Sneaky", field: value}),
-                              422)
+    for field, value in [
+        ("role", "admin"),
+        ("role", "staff"),
+        ("id", str(uuid.uuid4())),
+        ("username", "someone.else"),
+        ("password_hash", "x"),
+        ("password", "a new long walk"),
+        ("created_at", "2020-01-01T00:00:00Z"),
+        ("username_key", "someone.else"),
+    ]:
+        body = assert_problem(
+            patch_me(client, person, {"display_name": "Sneaky", field: value}), 422
+        )
         assert field in body["errors"], field
 
     assert profile(client, person.headers) == before
     # The password did not change either.
-    signed_in = client.post("/api/v1/auth/token", json={"username": "river",
-                                                        "password": person.password})
+    signed_in = client.post(
+        "/api/v1/auth/token", json={"username": "river", "password": person.password}
+    )
     assert signed_in.status_code == 200
 
 
@@ -293,16 +322,24 @@ def test_sessions_lists_each_signed_in_device_with_exactly_one_current(client, a
     assert all(s["current"] is False for s in sessions if s is not current[0])
     assert person.session_id in {s["id"] for s in sessions}
     for s in sessions:
-        assert set(s) == {"id", "device_name", "created_at", "last_used_at", "expires_at",
-                          "current"}, "no token material is listed"
+        assert set(s) == {
+            "id",
+            "device_name",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "current",
+        }, "no token material is listed"
 
 
 def test_sessions_lists_only_the_callers_own_open_sessions(client, accounts):
     person = accounts.register()
     other_phone = accounts.sign_in(person)
     stranger = accounts.register()
-    assert client.post("/api/v1/auth/logout", headers=bearer(other_phone["access_token"])
-                       ).status_code == 200
+    assert (
+        client.post("/api/v1/auth/logout", headers=bearer(other_phone["access_token"])).status_code
+        == 200
+    )
 
     sessions = list_sessions(client, person.access_token)
 
@@ -317,8 +354,9 @@ def test_sessions_are_listed_most_recently_used_first(client, accounts):
         newer = accounts.sign_in(person)
         clock.shift(timedelta(minutes=5))
         # Refreshing marks the oldest session as just used.
-        refreshed = client.post("/api/v1/auth/refresh",
-                                json={"refresh_token": person.refresh_token})
+        refreshed = client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": person.refresh_token}
+        )
         assert refreshed.status_code == 200
 
         sessions = list_sessions(client, newer["access_token"])
@@ -335,11 +373,14 @@ def test_deleting_one_of_my_other_sessions_signs_that_device_out(client, account
     assert response.status_code == 204
     assert response.get_data() == b""
     assert_problem(client.get(ME, headers=bearer(lost_phone["access_token"])), 401)
-    assert_problem(client.post("/api/v1/auth/refresh",
-                               json={"refresh_token": lost_phone["refresh_token"]}), 401)
+    assert_problem(
+        client.post("/api/v1/auth/refresh", json={"refresh_token": lost_phone["refresh_token"]}),
+        401,
+    )
     assert profile(client, person.headers)["id"] == person.account_id
-    assert lost_phone["session_id"] not in {s["id"] for s in list_sessions(
-        client, person.access_token)}
+    assert lost_phone["session_id"] not in {
+        s["id"] for s in list_sessions(client, person.access_token)
+    }
 
 
 def test_deleting_my_current_session_signs_me_out(client, accounts):
@@ -366,8 +407,9 @@ def test_a_member_cannot_revoke_another_members_session(client, accounts):
     member_a = accounts.register()
     member_b = accounts.register()
 
-    body = assert_problem(client.delete(f"{SESSIONS}/{member_b.session_id}",
-                                        headers=member_a.headers), 404)
+    body = assert_problem(
+        client.delete(f"{SESSIONS}/{member_b.session_id}", headers=member_a.headers), 404
+    )
 
     assert body["type"] == "/problems/not-found"
     assert profile(client, member_b.headers)["id"] == member_b.account_id
@@ -378,8 +420,7 @@ def test_an_unknown_session_id_is_not_found(client, accounts):
     person = accounts.register()
 
     for unknown in [str(uuid.uuid4()), "not-a-uuid", "x" * 200, "%C3%A9t%C3%A9"]:
-        body = assert_problem(client.delete(f"{SESSIONS}/{unknown}", headers=person.headers),
-                              404)
+        body = assert_problem(client.delete(f"{SESSIONS}/{unknown}", headers=person.headers), 404)
         assert body["type"] == "/problems/not-found"
 
     assert profile(client, person.headers)["id"] == person.account_id

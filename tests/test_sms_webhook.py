@@ -65,8 +65,9 @@ def params(body: str, phone: str = PHONE) -> dict[str, str]:
     }
 
 
-def send(client: Any, body: str, phone: str = PHONE, token: str = AUTH_TOKEN,
-         url: str = PUBLIC_URL) -> Any:
+def send(
+    client: Any, body: str, phone: str = PHONE, token: str = AUTH_TOKEN, url: str = PUBLIC_URL
+) -> Any:
     form = params(body, phone)
     return client.post(WEBHOOK, data=form, headers=signed_webhook(url, form, token))
 
@@ -138,9 +139,11 @@ def test_a_signature_for_other_fields_is_403(client, app, twilio, member):
     headers = signed_webhook(PUBLIC_URL, signed_for, AUTH_TOKEN)
 
     tampered_body = client.post(WEBHOOK, data={**signed_for, "Body": "STOP"}, headers=headers)
-    tampered_from = client.post(WEBHOOK, data={**params("C"), "From": PHONE},
-                                headers=signed_webhook(PUBLIC_URL, params("C", UNKNOWN_PHONE),
-                                                       AUTH_TOKEN))
+    tampered_from = client.post(
+        WEBHOOK,
+        data={**params("C"), "From": PHONE},
+        headers=signed_webhook(PUBLIC_URL, params("C", UNKNOWN_PHONE), AUTH_TOKEN),
+    )
 
     assert_problem(tampered_body, 403)
     assert_problem(tampered_from, 403)
@@ -162,8 +165,9 @@ def test_without_an_auth_token_configured_the_webhook_is_404(client, app, monkey
     assert status_of(client, member, appointment["id"]) == "scheduled"
 
 
-def test_without_a_public_url_the_signature_covers_the_request_url(client, app, monkeypatch,
-                                                                  member):
+def test_without_a_public_url_the_signature_covers_the_request_url(
+    client, app, monkeypatch, member
+):
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", AUTH_TOKEN)
     monkeypatch.setitem(app.config, "TWILIO_WEBHOOK_URL", None)
 
@@ -186,8 +190,9 @@ def test_stop_records_an_opt_out_for_the_sender(client, app, twilio, member):
     assert opted_out(app) == {PHONE}
 
 
-@pytest.mark.parametrize("word", ["stop", " Stop ", "STOP.", "unsubscribe", "Cancel", "QUIT",
-                                  "end", "stopall", "parar"])
+@pytest.mark.parametrize(
+    "word", ["stop", " Stop ", "STOP.", "unsubscribe", "Cancel", "QUIT", "end", "stopall", "parar"]
+)
 def test_every_stop_word_in_any_case_opts_out(client, app, twilio, member, word):
     assert reply_of(send(client, word)) == STOPPED_EN
     assert opted_out(app) == {PHONE}
@@ -228,8 +233,7 @@ def test_help_replies_with_help_text(client, app, twilio, member):
     assert opted_out(app) == set()
 
 
-def test_anything_else_gets_the_list_of_commands_and_changes_nothing(client, app, twilio,
-                                                                     member):
+def test_anything_else_gets_the_list_of_commands_and_changes_nothing(client, app, twilio, member):
     appointment = create(client, member)
 
     reply = reply_of(send(client, "what is this?"))
@@ -270,8 +274,9 @@ def test_c_again_confirms_the_one_after(client, twilio, member):
 
 def test_c_skips_cancelled_appointments(client, twilio, member):
     cancelled = create(client, member, starts_at="2026-10-05T09:00")
-    client.patch(f"{APPOINTMENTS}/{cancelled['id']}", json={"status": "cancelled"},
-                 headers=member.headers)
+    client.patch(
+        f"{APPOINTMENTS}/{cancelled['id']}", json={"status": "cancelled"}, headers=member.headers
+    )
     next_one = create(client, member, starts_at="2026-10-06T09:00")
 
     assert reply_of(send(client, "c")) == CONFIRMED_EN
@@ -318,8 +323,7 @@ def test_c_confirms_the_next_occurrence_of_a_recurring_appointment(client, twili
 # --- Spanish ---------------------------------------------------------------------------------
 
 
-def test_replies_are_spanish_for_a_spanish_speaking_member(client, app, accounts, twilio,
-                                                           clock):
+def test_replies_are_spanish_for_a_spanish_speaking_member(client, app, accounts, twilio, clock):
     member = accounts.register(timezone="America/Chicago", locale="es", phone=SPANISH_PHONE)
     appointment = create(client, member)
 
@@ -330,10 +334,12 @@ def test_replies_are_spanish_for_a_spanish_speaking_member(client, app, accounts
     nothing = reply_of(send(client, "c", phone=SPANISH_PHONE))
     unknown = reply_of(send(client, "hola", phone=SPANISH_PHONE))
 
-    assert stopped == ("No recibirá más mensajes de Homeward. "
-                       "Responda START para recibirlos de nuevo.")
-    assert started == ("Los mensajes de Homeward están activados de nuevo. "
-                       "Responda STOP para detenerlos.")
+    assert stopped == (
+        "No recibirá más mensajes de Homeward. Responda START para recibirlos de nuevo."
+    )
+    assert started == (
+        "Los mensajes de Homeward están activados de nuevo. Responda STOP para detenerlos."
+    )
     assert helped.startswith("Recordatorios de Homeward.")
     assert confirmed == "Gracias, su próxima cita está confirmada."
     assert nothing == "No hay ninguna cita próxima que confirmar."

@@ -15,7 +15,7 @@ from api.auth import current_account, login_required
 from api.db import get_session, utcnow
 from api.errors import Problem
 from api.extensions import accepts_form_body, limiter
-from reminders import calendar, schemas, service
+from reminders import calendar, inbound, schemas, service
 
 appointments_blp = Blueprint(
     "appointments",
@@ -165,7 +165,7 @@ def inbound_sms() -> Response:
     phone, body = request.form.get("From", ""), request.form.get("Body", "")
     if not phone or len(phone) > 20 or len(body) > 1600:
         raise Problem(422, "From and Body are needed.", kind="validation-error")
-    reply = service.handle_inbound_sms(get_session(), phone, body, utcnow())
+    reply = inbound.handle_inbound_sms(get_session(), phone, body, utcnow())
     twiml = MessagingResponse()
     twiml.message(reply)
     return Response(str(twiml), mimetype="text/xml")

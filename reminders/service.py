@@ -15,10 +15,10 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from api.accounts.models import Account, Role
+from api.accounts.models import Account
 from api.accounts.tokens import digest
 from api.errors import Problem, not_found
-from reminders import planning, texts
+from reminders import planning
 from reminders.models import (
     REMINDABLE,
     Appointment,
@@ -26,7 +26,6 @@ from reminders.models import (
     DeliveryState,
     Kind,
     ReminderDelivery,
-    SmsOptOut,
     Status,
 )
 
@@ -103,8 +102,12 @@ def create(
                 )
             return update(db, existing, member, fields, now), False
     appointment = Appointment(
-        member_id=member.id, created_at=now, updated_at=now, timezone=member.timezone,
-        kind=Kind.OTHER, status=Status.SCHEDULED,
+        member_id=member.id,
+        created_at=now,
+        updated_at=now,
+        timezone=member.timezone,
+        kind=Kind.OTHER,
+        status=Status.SCHEDULED,
         reminder_offsets=list(planning.DEFAULT_OFFSETS),
         channels=list(planning.DEFAULT_CHANNELS),
     )
@@ -277,49 +280,3 @@ def all_own(db: Session, member_id: str) -> list[Appointment]:
             .order_by(Appointment.starts_local)
         )
     )
-
-
-# --- inbound SMS (Twilio webhook) --------------------------------------------------------
-
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "PARAR"}
-START_WORDS = {"START", "UNSTOP", "YES"}
-HELP_WORDS = {"HELP", "INFO", "AYUDA"}
-CONFIRM_WORDS = {"C", "CONFIRM", "CONFIRMAR"}
-
-
-def handle_inbound_sms(db: Session, phone: str, body: str, now: datetime) -> str:
-    """Act on a text a member sent and return the reply."""
-    word = body.strip().upper().rstrip(".!")
-    members = list(
-        db.scalars(select(Account).where(Account.phone == phone, Account.role == Role.MEMBER))
-    )
-    locale = members[0].locale if members else "en"
-    if word in STOP_WORDS:
-        if db.get(SmsOptOut, phone) is None:
-            db.add(SmsOptOut(phone=phone, opted_out_at=now))
-        return texts.sms_reply(locale, "stopped")
-    if word in START_WORDS:
-        opt_out = db.get(SmsOptOut, phone)
-        if opt_out is not None:
-            db.delete(opt_out)
-        return texts.sms_reply(locale, "started")
-    if word in HELP_WORDS:
-        return texts.sms_reply(locale, "help")
-    if word in CONFIRM_WORDS:
-        upcoming = [
-            (when, appointment)
-            for appointment in db.scalars(
-                select(Appointment).where(
-                    Appointment.member_id.in_([m.id for m in members]),
-                    Appointment.status == Status.SCHEDULED,
-                )
-            )
-            if (when := next_occurrence(appointment, now)) is not None
-        ]
-        if not upcoming:
-            return texts.sms_reply(locale, "nothing_to_confirm")
-        _, appointment = min(upcoming, key=lambda pair: pair[0])
-        appointment.status, appointment.updated_at = Status.CONFIRMED, now
-        db.flush()
-        return texts.sms_reply(locale, "confirmed")
-    return texts.sms_reply(locale, "unknown")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
-from api.accounts import schemas, service
+from api.accounts import devices, schemas, service
 from api.accounts.models import Role
 from api.auth import current_account, current_auth_session, login_required
 from api.db import get_session, utcnow
@@ -186,7 +186,7 @@ def vapid_key() -> dict[str, str]:
 @devices_blp.response(200, schemas.DeviceSchema(many=True))
 def list_devices() -> Any:
     """This account's registered devices."""
-    return service.list_devices(get_session(), current_account().id)
+    return devices.list_devices(get_session(), current_account().id)
 
 
 @devices_blp.route("", methods=["POST"])
@@ -195,7 +195,7 @@ def list_devices() -> Any:
 @devices_blp.response(201, schemas.DeviceSchema)
 def register_device(body: dict[str, Any]) -> Any:
     """Register a Web Push subscription (registering the same one again updates it)."""
-    device, _created = service.register_device(
+    device, _created = devices.register_device(
         get_session(),
         current_account(),
         endpoint=body["endpoint"],
@@ -212,4 +212,4 @@ def register_device(body: dict[str, Any]) -> Any:
 @devices_blp.response(204)
 def delete_device(device_id: str) -> None:
     """Stop pushing to a device."""
-    service.forget_device(get_session(), current_account().id, device_id)
+    devices.forget_device(get_session(), current_account().id, device_id)

@@ -2,8 +2,8 @@
 and an ``accounts`` helper that registers people through the real API.
 
 Every test that uses ``app`` (or ``client``) runs twice: on SQLite and on PostgreSQL.
-``--backend sqlite|postgresql`` narrows that. PostgreSQL is required when CI=true;
-elsewhere an unreachable server skips its half with the reason shown.
+``--backend sqlite|postgresql`` narrows that. An unreachable PostgreSQL fails the run
+(nothing is skipped silently); ``--backend sqlite`` is the explicit way to leave it out.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ BACKENDS = ("sqlite", "postgresql")
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -68,9 +67,10 @@ def _postgres_database() -> Iterator[str]:
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {error}")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error}). Start it, point "
+            "TEST_POSTGRES_URL at one, or run only SQLite with --backend sqlite."
+        )
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]

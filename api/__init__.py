@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import config, db, errors, extensions, observability
+from api import config, crypto, db, errors, extensions, observability
 
 JSON_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -30,12 +30,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     observability.init_app(app)
     db.init_app(app)
+    crypto.init_app(app)
     errors.register(app)
     api = extensions.init_app(app)
     _register_request_boundary(app)
 
     from api import health
     from api.accounts import cli as accounts_cli
+    from api.accounts import export as _accounts_export  # noqa: F401 (registers its exporter)
     from api.accounts import routes as accounts_routes
     from api.migrate import db_cli
 
@@ -54,7 +56,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import reminders
 
     reminders.init_app(app, api)
+    _register_checkins_and_mentors(app, api)
     return app
+
+
+def _register_checkins_and_mentors(app: Flask, api: extensions.HomewardApi) -> None:
+    from api.checkins import export as _checkins_export  # noqa: F401
+    from api.checkins import routes as checkins_routes
+    from api.mentors import alerts as _alerts  # noqa: F401 (registers the help-alert notice)
+    from api.mentors import export as _mentors_export  # noqa: F401
+    from api.mentors import routes as mentors_routes
+
+    api.register_blueprint(checkins_routes.checkins_blp)
+    api.register_blueprint(mentors_routes.invites_blp)
+    api.register_blueprint(mentors_routes.grants_blp)
+    api.register_blueprint(mentors_routes.mentees_blp)
+    api.register_blueprint(mentors_routes.access_log_blp)
 
 
 def _vapid_public_key(app: Flask) -> None:

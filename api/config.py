@@ -28,6 +28,10 @@ def _list(name: str, default: str) -> list[str]:
     return [item.strip().lower() for item in raw.split(",") if item.strip()]
 
 
+def _list_raw(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def _instance_secret(instance_path: str, filename: str, nbytes: int = 32) -> str:
     """Read a development secret from the instance folder, creating it when absent."""
     path = Path(instance_path) / filename
@@ -71,6 +75,13 @@ def load(instance_path: str) -> dict[str, Any]:
     if not secret_key:
         secret_key = _instance_secret(instance_path, "secret_key")
 
+    # The master key wraps every member's data key; losing it loses their encrypted text.
+    master_key = os.environ.get("HOMEWARD_MASTER_KEY")
+    if production and not master_key:
+        raise RuntimeError("HOMEWARD_ENV=production needs HOMEWARD_MASTER_KEY")
+    if not master_key:
+        master_key = _instance_secret(instance_path, "master_key")
+
     vapid_key = os.environ.get("VAPID_PRIVATE_KEY")
     if not vapid_key and not production:
         vapid_key = _instance_vapid_key(instance_path)
@@ -80,6 +91,9 @@ def load(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
         "SQL_ECHO": os.environ.get("SQL_ECHO") == "1",
+        "MASTER_KEY": master_key,
+        # Earlier master keys, still able to unwrap until `flask keys rotate` has run.
+        "PREVIOUS_MASTER_KEYS": _list_raw("HOMEWARD_PREVIOUS_MASTER_KEYS"),
         # Request bodies above this size get 413 before anything parses them.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "ACCESS_TOKEN_TTL": _int("ACCESS_TOKEN_TTL", 15 * 60),
@@ -94,6 +108,11 @@ def load(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_LOGIN_PER_USERNAME": os.environ.get("RATELIMIT_LOGIN_PER_USERNAME", "10/minute"),
         "RATELIMIT_CREDENTIALS_PER_IP": os.environ.get("RATELIMIT_CREDENTIALS_PER_IP", "60/minute"),
         "RATELIMIT_REGISTER_PER_IP": os.environ.get("RATELIMIT_REGISTER_PER_IP", "20/hour"),
+        # Wrong invite codes: per mentor account, and per address.
+        "RATELIMIT_INVITE_REDEEM": os.environ.get("RATELIMIT_INVITE_REDEEM", "5 per 15 minutes"),
+        "RATELIMIT_INVITE_REDEEM_PER_IP": os.environ.get(
+            "RATELIMIT_INVITE_REDEEM_PER_IP", "30/hour"
+        ),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR"),

@@ -76,6 +76,20 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+def insert_ignoring_conflicts(
+    db: Session, model: type[Base], rows: list[dict[str, Any]], index_elements: list[str]
+) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend: concurrent first writes of
+    the same key both succeed, and only one row exists."""
+    if not rows:
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

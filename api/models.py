@@ -1,7 +1,10 @@
 """Every domain's models, imported once so the metadata (and Alembic) sees all tables."""
 
 from api.accounts import models as accounts_models  # noqa: F401
+from api.checkins import models as checkins_models  # noqa: F401
+from api.crypto import models as crypto_models  # noqa: F401
 from api.db import Base
+from api.mentors import models as mentors_models  # noqa: F401
 from reminders import models as reminders_models  # noqa: F401
 
 metadata = Base.metadata

@@ -34,6 +34,7 @@ from reminders.models import (
     Appointment,
     Channel,
     DeliveryState,
+    NoticeKind,
     ReminderDelivery,
     SmsOptOut,
 )
@@ -150,9 +151,74 @@ def _settle(db: Session, delivery_id: str, worker: str, **values: Any) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Described:
+    """What a claimed notice says, worked out by its kind's describer."""
+
+    notification: texts.Notification
+    payload: dict[str, Any]
+    # Why a notice that reached its deadline (occurrence_at) is skipped, and that deadline.
+    too_late: str = "the appointment had started"
+    deadline: str = "the appointment"
+
+
+# (db, rows of one kind, recipients by id, now) -> per row id: what to send, or why not.
+Describer = Callable[
+    [Session, list[ReminderDelivery], dict[str, Account], datetime], dict[str, "Described | str"]
+]
+DESCRIBERS: dict[NoticeKind, Describer] = {}
+
+
+def register_describer(kind: NoticeKind, describer: Describer) -> None:
+    """A domain that queues notices of its own kind says here what they read."""
+    DESCRIBERS[kind] = describer
+
+
+def describe_reminders(
+    db: Session, rows: list[ReminderDelivery], accounts: dict[str, Account], now: datetime
+) -> dict[str, Described | str]:
+    appointments = {
+        a.id: a
+        for a in db.scalars(
+            select(Appointment).where(Appointment.id.in_({r.appointment_id for r in rows}))
+        )
+    }
+    described: dict[str, Described | str] = {}
+    for row in rows:
+        appointment, account = appointments.get(row.appointment_id or ""), accounts[row.member_id]
+        if appointment is None or appointment.status not in REMINDABLE:
+            described[row.id] = "the appointment is no longer scheduled"
+            continue
+        # The time shown is the appointment's own wall-clock time, where it happens.
+        place_zone = ZoneInfo(appointment.timezone)
+        notification = texts.reminder(
+            locale=account.locale,
+            detailed=account.notification_detail == NotificationDetail.DETAILED,
+            kind=appointment.kind,
+            title=appointment.title,
+            starts=row.occurrence_local,
+            now=to_local(now, place_zone),
+            sms=row.channel == Channel.SMS,
+        )
+        described[row.id] = Described(
+            notification,
+            {
+                "title": notification.title,
+                "body": notification.body,
+                "tag": f"appointment-{appointment.id}",
+                "appointment_id": appointment.id,
+                "starts_at": row.occurrence_at.isoformat(),
+            },
+        )
+    return described
+
+
+register_describer(NoticeKind.REMINDER, describe_reminders)
+
+
 def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job]:
     """Load what the claimed deliveries need in a few queries; settle those with nothing
-    to send (cancelled, started, in quiet hours) right here."""
+    to send (cancelled, too late, in quiet hours) right here."""
     claimed = db.scalars(
         select(ReminderDelivery).where(ReminderDelivery.id.in_(ids), _ours(worker))
     )
@@ -160,12 +226,6 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
     rows = [row for row in claimed if row.lease_until and row.lease_until > now + LEASE_SAFETY]
     if not rows:
         return []
-    appointments = {
-        a.id: a
-        for a in db.scalars(
-            select(Appointment).where(Appointment.id.in_({r.appointment_id for r in rows}))
-        )
-    }
     accounts = {
         a.id: a
         for a in db.scalars(select(Account).where(Account.id.in_({r.member_id for r in rows})))
@@ -178,26 +238,24 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
     phones = {a.phone for a in accounts.values() if a.phone}
     opted_out = set(db.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))))
 
+    described: dict[str, Described | str] = {}
+    for kind in {row.kind for row in rows}:
+        of_kind = [r for r in rows if r.kind == kind and r.member_id in accounts]
+        describer = DESCRIBERS.get(kind)
+        if describer is None:
+            described.update({r.id: f"nothing describes notices of kind {kind}" for r in of_kind})
+        elif of_kind:
+            described.update(describer(db, of_kind, accounts, now))
+
     jobs = []
     for row in rows:
-        appointment, account = appointments.get(row.appointment_id), accounts.get(row.member_id)
-        if appointment is None or account is None or appointment.status not in REMINDABLE:
-            _settle(
-                db,
-                row.id,
-                worker,
-                state=DeliveryState.CANCELLED,
-                last_error="the appointment is no longer scheduled",
-            )
+        account, outcome = accounts.get(row.member_id), described.get(row.id)
+        if account is None or outcome is None or isinstance(outcome, str):
+            reason = outcome if isinstance(outcome, str) else "the recipient is gone"
+            _settle(db, row.id, worker, state=DeliveryState.CANCELLED, last_error=reason)
             continue
         if now >= row.occurrence_at:
-            _settle(
-                db,
-                row.id,
-                worker,
-                state=DeliveryState.SKIPPED,
-                last_error="the appointment had started",
-            )
+            _settle(db, row.id, worker, state=DeliveryState.SKIPPED, last_error=outcome.too_late)
             continue
         zone = ZoneInfo(account.timezone)
         quiet = QuietHours.of(account.quiet_hours_start, account.quiet_hours_end)
@@ -220,34 +278,17 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
                     row.id,
                     worker,
                     state=DeliveryState.SKIPPED,
-                    last_error="quiet hours last until the appointment",
+                    last_error=f"quiet hours last until {outcome.deadline}",
                 )
             continue
-        # The time shown is the appointment's own wall-clock time, where it happens.
-        place_zone = ZoneInfo(appointment.timezone)
-        notification = texts.reminder(
-            locale=account.locale,
-            detailed=account.notification_detail == NotificationDetail.DETAILED,
-            kind=appointment.kind,
-            title=appointment.title,
-            starts=row.occurrence_local,
-            now=to_local(now, place_zone),
-            sms=row.channel == Channel.SMS,
-        )
         jobs.append(
             Job(
                 delivery_id=row.id,
                 channel=row.channel,
                 attempts=row.attempts,
                 occurrence_at=row.occurrence_at,
-                notification=notification,
-                payload={
-                    "title": notification.title,
-                    "body": notification.body,
-                    "tag": f"appointment-{appointment.id}",
-                    "appointment_id": appointment.id,
-                    "starts_at": row.occurrence_at.isoformat(),
-                },
+                notification=outcome.notification,
+                payload=outcome.payload,
                 push_targets=devices.get(account.id, []),
                 phone=account.phone,
                 opted_out=account.phone in opted_out,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api.crypto.sealed import SealedText
 from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, new_id, str_enum, utcnow
 
 
@@ -61,9 +62,9 @@ class Appointment(TimestampMixin, Base):
     starts_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     ends_local: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     timezone: Mapped[str] = mapped_column(String(64))
-    # Free text the member wrote; Text so the columns can hold ciphertext later.
-    location: Mapped[str | None] = mapped_column(Text)
-    notes: Mapped[str | None] = mapped_column(Text)
+    # Free text the member wrote: the columns hold only ciphertext (api.crypto).
+    location_sealed: Mapped[str | None] = mapped_column("location", Text)
+    notes_sealed: Mapped[str | None] = mapped_column("notes", Text)
     recurrence: Mapped[str | None] = mapped_column(String(500))
     reminder_offsets: Mapped[list[str]] = mapped_column(JSON)
     channels: Mapped[list[str]] = mapped_column(JSON)
@@ -73,16 +74,43 @@ class Appointment(TimestampMixin, Base):
     # Recurring appointments are planned up to here; a periodic job moves it forward.
     planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    location = SealedText("location_sealed")
+    notes = SealedText("notes_sealed")
+
     __table_args__ = (Index("ix_appointments_member_id_starts_local", "member_id", "starts_local"),)
 
 
+class NoticeKind(enum.StrEnum):
+    REMINDER = "reminder"  # of an appointment, to its member
+    HELP_ALERT = "help_alert"  # a member asked for help, to a mentor with that scope
+
+
 class ReminderDelivery(IdMixin, Base):
-    """The outbox: one row per (occurrence, offset, channel), claimed with a lease."""
+    """The outbox: one row per notice and channel, claimed with a lease.
+
+    A reminder's key is (appointment, occurrence, offset, channel). Other notices (see
+    ``NoticeKind``) name what they are about in ``subject_id``, keyed (subject, recipient,
+    channel); their ``occurrence_at`` is the moment after which they are no use.
+    """
 
     __tablename__ = "reminder_deliveries"
 
-    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    kind: Mapped[NoticeKind] = mapped_column(
+        str_enum(NoticeKind, "notice_kind", length=16),
+        default=NoticeKind.REMINDER,
+        server_default=NoticeKind.REMINDER.value,
+    )
+    appointment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    # The recipient.
     member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # Whose record the notice is about, when that is not the recipient: erasing them
+    # erases the notice.
+    about_member_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE")
+    )
     occurrence_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime)
     offset_key: Mapped[str] = mapped_column(String(16))
@@ -106,6 +134,9 @@ class ReminderDelivery(IdMixin, Base):
             "offset_key",
             "channel",
             name="uq_reminder_deliveries_plan_key",
+        ),
+        UniqueConstraint(
+            "subject_id", "member_id", "channel", name="uq_reminder_deliveries_notice_key"
         ),
         # The dispatcher's claim scans (state, due_at) and expired leases.
         Index("ix_reminder_deliveries_state_due_at", "state", "due_at"),

@@ -17,14 +17,17 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.accounts.tokens import digest
+from api.db import insert_ignoring_conflicts, new_id
 from api.errors import Problem, not_found
 from reminders import planning
 from reminders.models import (
     REMINDABLE,
     Appointment,
     CalendarFeed,
+    Channel,
     DeliveryState,
     Kind,
+    NoticeKind,
     ReminderDelivery,
     Status,
 )
@@ -279,4 +282,45 @@ def all_own(db: Session, member_id: str) -> list[Appointment]:
             .where(Appointment.member_id == member_id)
             .order_by(Appointment.starts_local)
         )
+    )
+
+
+def enqueue_notices(
+    db: Session,
+    *,
+    kind: NoticeKind,
+    subject_id: str,
+    recipient: Account,
+    about_member_id: str,
+    channels: list[Channel],
+    now: datetime,
+    useful_until: datetime,
+) -> None:
+    """Queue a notice other than a reminder (a help alert) on each channel, once: the
+    same subject and recipient never get a second row per channel."""
+    zone = ZoneInfo(recipient.timezone)
+    insert_ignoring_conflicts(
+        db,
+        ReminderDelivery,
+        [
+            {
+                "id": new_id(),
+                "kind": kind,
+                "appointment_id": None,
+                "subject_id": subject_id,
+                "member_id": recipient.id,
+                "about_member_id": about_member_id,
+                "occurrence_local": planning.to_local(useful_until, zone),
+                "occurrence_at": useful_until,
+                "offset_key": "now",
+                "channel": channel,
+                "due_at": now,
+                "state": DeliveryState.PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for channel in channels
+        ],
+        ["subject_id", "member_id", "channel"],
     )

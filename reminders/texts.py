@@ -138,3 +138,12 @@ def sms_reply(locale: str, which: str) -> str:
 
 def calendar_summary(locale: str, detailed: bool, kind: Kind, title: str) -> str:
     return title if detailed else _(locale, "Appointment")
+
+
+def help_alert(locale: str) -> Notification:
+    """To a mentor: someone they support asked for help. No name, no reason: the lock
+    screen of a mentor's phone is as public as anyone's."""
+    return Notification(
+        _(locale, "Homeward"),
+        _(locale, "Someone you support asked for help. Open Homeward to see."),
+    )

@@ -104,8 +104,11 @@ def test_an_unexpected_database_error_logs_where_not_what(app, log_lines):
     @broken.post("/api/v1/broken")
     def _broken():
         # A bug: no password hash, so a NOT NULL violation whose text names the values.
-        get_session().execute(insert(Account).values(
-            id="x", username="Dana Private Name", username_key="dana private name"))
+        get_session().execute(
+            insert(Account).values(
+                id="x", username="Dana Private Name", username_key="dana private name"
+            )
+        )
         return {}
 
     response = broken.test_client().post("/api/v1/broken")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
+from api import data_rights
 from api.accounts import devices, schemas, service
 from api.accounts.models import Role
 from api.auth import current_account, current_auth_session, login_required
@@ -135,6 +137,34 @@ def get_me() -> Any:
 def patch_me(changes: dict[str, Any]) -> Any:
     """Change display name, time zone, locale, phone or quiet hours."""
     return service.update_profile(get_session(), current_account(), changes, utcnow())
+
+
+@me_blp.route("", methods=["DELETE"])
+@login_required()
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_PER_USERNAME"],
+    key_func=lambda: f"account:{current_account().id}",
+    deduct_when=lambda response: response.status_code == 403,
+    scope="erase-password",
+)
+@me_blp.arguments(schemas.EraseSchema)
+@me_blp.response(204)
+def erase_me(body: dict[str, Any]) -> None:
+    """Erase this account and everything in it, at once and for good: the data key is
+    destroyed, every row deleted, every session and grant ended. Needs the password."""
+    data_rights.erase(get_session(), current_account(), body["password"])
+
+
+@me_blp.route("/export", methods=["GET"])
+@login_required()
+@me_blp.response(200, schemas.ExportSchema)
+def export_me() -> Response:
+    """Everything Homeward holds about this account, decrypted, as one JSON document."""
+    document = data_rights.export(get_session(), current_account(), utcnow())
+    response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="homeward-export.json"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @me_blp.route("/sessions", methods=["GET"])

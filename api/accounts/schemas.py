@@ -232,3 +232,21 @@ class VapidKeySchema(ma.Schema):
         required=True,
         metadata={"description": "applicationServerKey for PushManager.subscribe (base64url)."},
     )
+
+
+class EraseSchema(ma.Schema):
+    password = _credential(256)
+
+
+class ExportSchema(ma.Schema):
+    """One JSON document; each domain adds its own keys."""
+
+    format = ma.fields.String(required=True, metadata={"example": "homeward-export/1"})
+    exported_at = ma.fields.String(required=True)
+    account = ma.fields.Dict(required=True)
+    sessions = ma.fields.List(ma.fields.Dict(), required=True)
+    devices = ma.fields.List(ma.fields.Dict(), required=True)
+    appointments = ma.fields.List(ma.fields.Dict(), required=True)
+    checkins = ma.fields.List(ma.fields.Dict(), required=True)
+    grants = ma.fields.List(ma.fields.Dict(), required=True)
+    access_log = ma.fields.List(ma.fields.Dict(), required=True)

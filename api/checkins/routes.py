@@ -1,0 +1,92 @@
+"""The contract's check-in paths. Thin: parse, authorize, call the operation, respond."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.accounts.models import Role
+from api.auth import current_account, login_required
+from api.checkins import schemas, service
+from api.db import get_session, utcnow
+from api.mentors import access
+from api.pagination import PageArgs, envelope
+
+checkins_blp = Blueprint(
+    "checkins",
+    __name__,
+    url_prefix="/api/v1/checkins",
+    description="A member's own check-ins: private unless shared by a grant.",
+)
+
+
+@checkins_blp.route("", methods=["GET"])
+@login_required(Role.MEMBER)
+@checkins_blp.arguments(PageArgs, location="query")
+@checkins_blp.response(200, schemas.CheckinPageSchema)
+def list_checkins(args: dict[str, Any]) -> dict[str, Any]:
+    """The member's check-ins, newest first, with mentors' replies."""
+    db = get_session()
+    checkins, total = service.list_own(db, current_account().id, **args)
+    return envelope(service.member_view(db, checkins), total, args)
+
+
+@checkins_blp.route("", methods=["POST"])
+@login_required(Role.MEMBER)
+@checkins_blp.arguments(schemas.CheckinCreateSchema)
+@checkins_blp.response(201, schemas.CheckinSchema)
+@checkins_blp.alt_response(
+    200, schema=schemas.CheckinSchema, description="The id already existed: the retry updated it."
+)
+def create_checkin(body: dict[str, Any]) -> Any:
+    """Record a check-in. With help_requested, mentors with help_alerts are told. A retry
+    with the same client id updates the check-in instead of making a second."""
+    db = get_session()
+    checkin, created = service.create(db, current_account(), body, utcnow())
+    return service.member_view(db, [checkin])[0], 201 if created else 200
+
+
+@checkins_blp.route("/<id:checkin_id>", methods=["GET"])
+@login_required(Role.MEMBER)
+@checkins_blp.response(200, schemas.CheckinSchema)
+def get_checkin(checkin_id: str) -> Any:
+    db = get_session()
+    return service.member_view(db, [service.get_own(db, current_account().id, checkin_id)])[0]
+
+
+@checkins_blp.route("/<id:checkin_id>", methods=["PATCH"])
+@login_required(Role.MEMBER)
+@checkins_blp.arguments(schemas.CheckinFields)
+@checkins_blp.response(200, schemas.CheckinSchema)
+def patch_checkin(changes: dict[str, Any], checkin_id: str) -> Any:
+    db = get_session()
+    checkin = service.get_own(db, current_account().id, checkin_id)
+    return service.member_view(db, [service.update(db, checkin, changes, utcnow())])[0]
+
+
+@checkins_blp.route("/<id:checkin_id>", methods=["DELETE"])
+@login_required(Role.MEMBER)
+@checkins_blp.response(204)
+def delete_checkin(checkin_id: str) -> None:
+    db = get_session()
+    service.delete(db, service.get_own(db, current_account().id, checkin_id))
+
+
+@checkins_blp.route("/<id:checkin_id>/responses", methods=["POST"])
+@login_required(Role.MENTOR)
+@checkins_blp.arguments(schemas.ResponseCreateSchema)
+@checkins_blp.response(201, schemas.ResponseSchema)
+def respond(body: dict[str, Any], checkin_id: str) -> Any:
+    """A mentor's short reply to a check-in their grant lets them see; the member sees it."""
+    db, mentor, now = get_session(), current_account(), utcnow()
+    checkin = access.checkin_to_respond_to(db, mentor, checkin_id, now)
+    response = service.respond(db, checkin, mentor, body["body"], now)
+    return {
+        "id": response.id,
+        "checkin_id": checkin.id,
+        "mentor_id": mentor.id,
+        "mentor_name": mentor.display_name or mentor.username,
+        "body": response.body,
+        "created_at": response.created_at,
+    }

@@ -1,0 +1,70 @@
+"""A person's rights over their data: export all of it, erase all of it.
+
+Each domain registers an exporter (what it holds about an account, decrypted) with
+``exporter``; the export is their union. Erasure destroys the member's data key first
+(so any copy of their ciphertext, in a backup or a replica, can never be opened again)
+and then deletes the account, whose rows go with it (ON DELETE CASCADE).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from api.accounts import passwords
+from api.accounts.models import Account
+from api.crypto import vault_of
+from api.crypto.models import MemberKey
+from api.errors import Problem
+
+Exporter = Callable[[Session, Account], dict[str, Any]]
+_EXPORTERS: list[Exporter] = []
+EXPORT_FORMAT = "homeward-export/1"
+
+
+def exporter(function: Exporter) -> Exporter:
+    """Register what a domain contributes to a person's export."""
+    if function not in _EXPORTERS:
+        _EXPORTERS.append(function)
+    return function
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: ISO 8601 datetimes, enum values, nested lists and dicts."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def export(db: Session, account: Account, now: datetime) -> dict[str, Any]:
+    """Everything Homeward holds about ``account``, decrypted, as one JSON document."""
+    document: dict[str, Any] = {"format": EXPORT_FORMAT, "exported_at": now}
+    for function in _EXPORTERS:
+        document.update(function(db, account))
+    return plain(document)  # type: ignore[no-any-return]
+
+
+def erase(db: Session, account: Account, password: str) -> None:
+    """Erase an account: the password again, then the data key, then every row."""
+    if not passwords.verify_password(account.password_hash, password):
+        raise Problem(
+            403,
+            "The password is not right, so nothing was erased.",
+            kind="wrong-password",
+            errors={"password": ["Not right."]},
+        )
+    db.execute(delete(MemberKey).where(MemberKey.account_id == account.id))
+    vault_of(db).forget(account.id)
+    db.execute(delete(Account).where(Account.id == account.id))
+    db.expunge_all()

@@ -1,0 +1,236 @@
+"""The one place that decides what a mentor may read of a member, shapes it by scope,
+and writes the access log.
+
+Every mentor read goes through ``authorize``: it reads the grant fresh (no cache), so a
+revoked or expired grant shows nothing on the very next request, and anything the caller
+may not see is 'not found', so existence does not leak. Reads then go through the
+functions below, which query only what the grant covers, return only the fields its
+scopes name, and log which records were shown.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.checkins.models import Checkin
+from api.errors import Problem, not_found
+from api.mentors.models import CHECKIN_SCOPES, AccessLogEntry, Grant, Scope
+from api.mentors.service import active_grant
+from api.pagination import paginate
+from reminders.models import Appointment
+
+
+class Purpose(enum.StrEnum):
+    """What a mentor wants to do; each needs a scope."""
+
+    READ_CHECKINS = "checkins.read"
+    READ_APPOINTMENTS = "appointments.read"
+    RESPOND = "checkins.respond"
+
+
+# Fields each scope reveals. Identity and timing of a visible check-in are always shown.
+ALWAYS = ("id", "recorded_at", "created_at")
+SCOPE_FIELDS: dict[str, tuple[str, ...]] = {
+    Scope.CHECKIN_MOOD: ("mood",),
+    Scope.CHECKIN_NEEDS: ("needs",),
+    Scope.CHECKIN_FULL: ("mood", "needs", "wins", "note", "place", "help_requested"),
+    Scope.HELP_ALERTS: ("help_requested",),
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    """A decision: this mentor may read this member's data, under this grant, this much."""
+
+    grant: Grant
+    scopes: frozenset[str]
+
+    @property
+    def checkin_fields(self) -> tuple[str, ...]:
+        fields = list(ALWAYS)
+        for scope in sorted(self.scopes):
+            for name in SCOPE_FIELDS.get(scope, ()):
+                if name not in fields:
+                    fields.append(name)
+        return tuple(fields)
+
+    @property
+    def only_help_requests(self) -> bool:
+        """A help-alerts-only grant shows the check-ins that asked for help, nothing else."""
+        return not (self.scopes & CHECKIN_SCOPES)
+
+    @property
+    def since(self) -> datetime | None:
+        return None if self.grant.share_history else self.grant.created_at
+
+
+def authorize(
+    db: Session, mentor: Account, member_id: str, purpose: Purpose, now: datetime
+) -> Access:
+    """Decide a mentor's read of a member's data. Not allowed: 404 ('mentee not found')."""
+    grant = active_grant(db, member_id, mentor.id, now)
+    if grant is None:
+        raise not_found("mentee")
+    scopes = frozenset(grant.scopes)
+    if purpose is Purpose.READ_APPOINTMENTS:
+        allowed = Scope.APPOINTMENT_TIMES in scopes
+    else:
+        allowed = bool(scopes & (CHECKIN_SCOPES | {Scope.HELP_ALERTS}))
+    if not allowed:
+        raise not_found("mentee")
+    return Access(grant, scopes)
+
+
+def log(db: Session, access: Access, action: str, record_ids: list[str], now: datetime) -> None:
+    db.add(
+        AccessLogEntry(
+            member_id=access.grant.member_id,
+            mentor_id=access.grant.mentor_id,
+            grant_id=access.grant.id,
+            action=action,
+            record_ids=record_ids,
+            at=now,
+        )
+    )
+    db.flush()
+
+
+def _visible_checkins(access: Access) -> Any:
+    conditions = [Checkin.member_id == access.grant.member_id]
+    since = access.since
+    if since is not None:
+        # Neither the server's arrival time nor the phone's own time may be before the
+        # grant: a check-in made offline before the grant stays private when synced later.
+        conditions += [Checkin.created_at >= since, Checkin.recorded_at >= since]
+    if access.only_help_requests:
+        conditions.append(Checkin.help_requested.is_(True))
+    return and_(*conditions)
+
+
+def shape_checkin(checkin: Checkin, access: Access) -> dict[str, Any]:
+    """Only the fields the grant's scopes name; the rest are absent, not null."""
+    return {name: getattr(checkin, name) for name in access.checkin_fields}
+
+
+def shared_checkins(
+    db: Session, mentor: Account, member_id: str, now: datetime, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    access = authorize(db, mentor, member_id, Purpose.READ_CHECKINS, now)
+    query = (
+        select(Checkin)
+        .where(_visible_checkins(access))
+        .order_by(Checkin.created_at.desc(), Checkin.id)
+    )
+    checkins, total = paginate(db, query, page, page_size)
+    log(db, access, "checkins.list", [c.id for c in checkins], now)
+    return [shape_checkin(c, access) for c in checkins], total
+
+
+def shared_appointments(
+    db: Session, mentor: Account, member_id: str, now: datetime, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Times and status only; never title, kind, notes or location."""
+    access = authorize(db, mentor, member_id, Purpose.READ_APPOINTMENTS, now)
+    # share_history is about check-ins; appointment times are shown whenever they were made.
+    query = (
+        select(Appointment)
+        .where(Appointment.member_id == member_id)
+        .order_by(Appointment.starts_local, Appointment.id)
+    )
+    appointments, total = paginate(db, query, page, page_size)
+    log(db, access, "appointments.list", [a.id for a in appointments], now)
+    return [
+        {
+            "id": a.id,
+            "starts_at": a.starts_local.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": a.ends_local.strftime("%Y-%m-%dT%H:%M") if a.ends_local else None,
+            "timezone": a.timezone,
+            "status": a.status.value,
+        }
+        for a in appointments
+    ], total
+
+
+def checkin_to_respond_to(db: Session, mentor: Account, checkin_id: str, now: datetime) -> Checkin:
+    """A check-in the mentor may reply to: one their grant lets them see."""
+    checkin = db.get(Checkin, checkin_id)
+    if checkin is None:
+        raise not_found("check-in")
+    try:
+        access = authorize(db, mentor, checkin.member_id, Purpose.RESPOND, now)
+    except Problem:
+        raise not_found("check-in") from None
+    visible = db.scalar(
+        select(Checkin.id).where(Checkin.id == checkin.id, _visible_checkins(access))
+    )
+    if visible is None:
+        raise not_found("check-in")
+    log(db, access, "checkins.respond", [checkin.id], now)
+    return checkin
+
+
+def mentees(
+    db: Session, mentor: Account, now: datetime, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The members whose grants this mentor holds in force; each listing is logged."""
+    query = (
+        select(Grant, Account.display_name, Account.username)
+        .join(Account, Account.id == Grant.member_id)
+        .where(
+            Grant.mentor_id == mentor.id,
+            Grant.revoked_at.is_(None),
+            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
+        )
+        .order_by(Grant.created_at.desc(), Grant.id)
+    )
+    rows = db.execute(query).all()
+    total = len(rows)
+    page_rows = rows[(page - 1) * page_size : page * page_size]
+    items = []
+    for grant, display_name, username in page_rows:
+        log(db, Access(grant, frozenset(grant.scopes)), "mentees.list", [], now)
+        items.append(
+            {
+                "member_id": grant.member_id,
+                "display_name": display_name or username,
+                "grant_id": grant.id,
+                "scopes": grant.scopes,
+                "share_history": grant.share_history,
+                "granted_at": grant.created_at,
+                "expires_at": grant.expires_at,
+            }
+        )
+    return items, total
+
+
+def access_log(
+    db: Session, member_id: str, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The member's own log: every read of their data by a mentor, newest first."""
+    query = (
+        select(AccessLogEntry, Account.display_name, Account.username)
+        .outerjoin(Account, Account.id == AccessLogEntry.mentor_id)
+        .where(AccessLogEntry.member_id == member_id)
+        .order_by(AccessLogEntry.at.desc(), AccessLogEntry.id)
+    )
+    total = db.scalar(select(func.count()).where(AccessLogEntry.member_id == member_id)) or 0
+    rows = db.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    return [
+        {
+            "id": entry.id,
+            "mentor_id": entry.mentor_id,
+            "mentor_name": display_name or username,
+            "grant_id": entry.grant_id,
+            "action": entry.action,
+            "record_ids": entry.record_ids,
+            "at": entry.at,
+        }
+        for entry, display_name, username in rows
+    ], total

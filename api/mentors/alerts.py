@@ -1,0 +1,86 @@
+"""Help alerts: a check-in that asks for help tells each mentor whose grant includes
+``help_alerts``, through the reminder outbox and its channels (push, SMS), once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.checkins.models import Checkin
+from api.mentors.models import Grant, Scope
+from reminders import texts
+from reminders.dispatch import Described, register_describer
+from reminders.models import Channel, NoticeKind, ReminderDelivery
+from reminders.service import enqueue_notices
+
+# A call for help not delivered within a day is no longer news; it is skipped.
+USEFUL_FOR = timedelta(hours=24)
+
+
+def _helpers(db: Session, member_id: str, now: datetime) -> list[Account]:
+    grants = db.scalars(
+        select(Grant).where(
+            Grant.member_id == member_id,
+            Grant.revoked_at.is_(None),
+            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
+        )
+    ).all()
+    mentor_ids = [g.mentor_id for g in grants if Scope.HELP_ALERTS in g.scopes]
+    if not mentor_ids:
+        return []
+    return list(db.scalars(select(Account).where(Account.id.in_(mentor_ids))))
+
+
+def help_requested(db: Session, checkin: Checkin, now: datetime) -> None:
+    """Queue an alert to every mentor the member lets know; sent after the commit."""
+    for mentor in _helpers(db, checkin.member_id, now):
+        enqueue_notices(
+            db,
+            kind=NoticeKind.HELP_ALERT,
+            subject_id=checkin.id,
+            recipient=mentor,
+            about_member_id=checkin.member_id,
+            channels=[Channel.PUSH, Channel.SMS],
+            now=now,
+            useful_until=now + USEFUL_FOR,
+        )
+
+
+def describe_help_alerts(
+    db: Session, rows: list[ReminderDelivery], accounts: dict[str, Account], now: datetime
+) -> dict[str, Described | str]:
+    """At send time, check again: the check-in still asks for help and the grant still
+    includes help alerts. A revoked grant or a withdrawn request sends nothing."""
+    checkins = {
+        c.id: c
+        for c in db.scalars(select(Checkin).where(Checkin.id.in_({r.subject_id for r in rows})))
+    }
+    described: dict[str, Described | str] = {}
+    for row in rows:
+        checkin = checkins.get(row.subject_id or "")
+        if checkin is None or not checkin.help_requested:
+            described[row.id] = "the call for help was withdrawn"
+            continue
+        if row.member_id not in {m.id for m in _helpers(db, checkin.member_id, now)}:
+            described[row.id] = "the member no longer shares help alerts with this mentor"
+            continue
+        notification = texts.help_alert(accounts[row.member_id].locale)
+        described[row.id] = Described(
+            notification,
+            {
+                "title": notification.title,
+                "body": notification.body,
+                "tag": f"help-{checkin.id}"[:32],
+                "member_id": checkin.member_id,
+                "checkin_id": checkin.id,
+            },
+            too_late="the call for help is more than a day old",
+            deadline="the call for help is a day old",
+        )
+    return described
+
+
+register_describer(NoticeKind.HELP_ALERT, describe_help_alerts)

@@ -1,0 +1,45 @@
+"""What the mentors domain holds about a person, for their export: grants given and
+held, invites, and the access log of reads of their data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.data_rights import exporter
+from api.db import utcnow
+from api.mentors import access, service
+from api.mentors.models import Invite
+
+
+@exporter
+def export_sharing(db: Session, account: Account) -> dict[str, Any]:
+    now = utcnow()
+    grants, _ = service.list_grants(db, account.id, now, None, 1, 10_000)
+    invites = db.scalars(
+        select(Invite).where(Invite.member_id == account.id).order_by(Invite.created_at)
+    )
+    log, _ = access.access_log(db, account.id, 1, 1_000_000)
+    return {
+        "grants": grants,
+        "invites": [
+            {
+                name: getattr(i, name)
+                for name in (
+                    "id",
+                    "scopes",
+                    "share_history",
+                    "grant_expires_at",
+                    "created_at",
+                    "expires_at",
+                    "redeemed_at",
+                    "redeemed_by",
+                )
+            }
+            for i in invites
+        ],
+        "access_log": log,
+    }

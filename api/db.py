@@ -7,6 +7,7 @@ the response is a success, and rolls it back otherwise. Operations only ``flush(
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -90,7 +91,20 @@ def insert_ignoring_conflicts(
     db.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements))
 
 
+def hw_distance(lat1: float, lng1: float, lat2: float, lng2: float) -> float | None:
+    """Great-circle distance in metres; PostgreSQL has the same as a SQL function."""
+    if None in (lat1, lng1, lat2, lng2):
+        return None
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    )
+    return 2 * 6371008.8 * math.asin(math.sqrt(min(1.0, a)))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function("hw_distance", 4, hw_distance, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

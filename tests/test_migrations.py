@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from api import create_app
-from api.migrate import current_revision, head_revision
+from api.migrate import current_revision, head_revision, include_object
 from api.models import metadata
 from tests.conftest import TEST_CONFIG
 
@@ -36,7 +36,9 @@ def test_readyz_refuses_traffic_until_migrated(empty_database_url):
 def test_models_match_migrations(app):
     engine = app.extensions["homeward.db"].engine
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         differences = compare_metadata(context, metadata)
     assert differences == []
 

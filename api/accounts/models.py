@@ -45,6 +45,10 @@ class Account(IdMixin, TimestampMixin, Base):
         server_default=NotificationDetail.DISCREET.value,
     )
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Staff publish listings for exactly one organization of the directory.
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
 
     sessions: Mapped[list[AuthSession]] = relationship(
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True

@@ -239,7 +239,10 @@ class EraseSchema(ma.Schema):
 
 
 class ExportSchema(ma.Schema):
-    """One JSON document; each domain adds its own keys."""
+    """One JSON document; each domain adds its own keys (more may come)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     format = ma.fields.String(required=True, metadata={"example": "homeward-export/1"})
     exported_at = ma.fields.String(required=True)
@@ -250,3 +253,8 @@ class ExportSchema(ma.Schema):
     checkins = ma.fields.List(ma.fields.Dict(), required=True)
     grants = ma.fields.List(ma.fields.Dict(), required=True)
     access_log = ma.fields.List(ma.fields.Dict(), required=True)
+    recovery_codes_left = ma.fields.Integer(required=True)
+    notifications = ma.fields.List(ma.fields.Dict(), required=True)
+    calendar_feed = ma.fields.Dict(required=True)
+    responses_written = ma.fields.List(ma.fields.Dict(), required=True)
+    invites = ma.fields.List(ma.fields.Dict(), required=True)

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask, g, request
+from flask_compress import Compress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import config, crypto, db, errors, extensions, observability
@@ -29,6 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     observability.init_app(app)
+    # gzip or Brotli for clients that accept it (directory pages shrink several-fold).
+    Compress(app)
     db.init_app(app)
     crypto.init_app(app)
     errors.register(app)
@@ -57,6 +60,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     reminders.init_app(app, api)
     _register_checkins_and_mentors(app, api)
+
+    import resources
+
+    resources.init_app(app, api)
     return app
 
 

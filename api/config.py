@@ -113,6 +113,18 @@ def load(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_INVITE_REDEEM_PER_IP": os.environ.get(
             "RATELIMIT_INVITE_REDEEM_PER_IP", "30/hour"
         ),
+        # Reports of wrong listings per member account.
+        "RATELIMIT_REPORTS": os.environ.get("RATELIMIT_REPORTS", "20/hour"),
+        # The zone of directory hours that name no place (service-wide schedules).
+        "DIRECTORY_TIMEZONE": os.environ.get("DIRECTORY_TIMEZONE", "America/Los_Angeles"),
+        # Compress JSON and text responses above this size for clients that accept it.
+        "COMPRESS_MIN_SIZE": _int("COMPRESS_MIN_SIZE", 500),
+        "COMPRESS_MIMETYPES": [
+            "application/json",
+            "application/problem+json",
+            "text/calendar",
+            "text/plain",
+        ],
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR"),

@@ -1,1 +1,18 @@
-"""The job and housing directory: HSDS model, search, import and export (issue 3)."""
+"""The job and housing directory: HSDS 3.0 data, search that matters to people with
+records, job postings, staff edits, members' saved listings and reports, the public HSDS
+read API, and import/export."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+
+def init_app(app: Flask, api: Api) -> None:
+    """Register this domain's routes and exporter."""
+    from resources import export_member, routes  # noqa: F401 (export_member registers itself)
+
+    api.register_blueprint(routes.resources_blp)
+    api.register_blueprint(routes.jobs_blp)
+    api.register_blueprint(routes.saved_blp)
+    api.register_blueprint(routes.reports_blp)

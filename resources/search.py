@@ -1,0 +1,310 @@
+"""Directory search: the same answers on SQLite and PostgreSQL.
+
+One query per page, built from the arguments:
+- words: PostgreSQL matches ``to_tsvector('simple', body)`` (GIN-indexed) against prefix
+  terms and ranks with ``ts_rank``; SQLite matches the FTS5 table and ranks with
+  ``bm25``. Both see the same normalized text (see ``indexing.normalize``), so the same
+  records match; only the order of equal ranks may differ;
+- point and radius: a bounding box on the indexed latitude/longitude first, then the
+  exact great-circle distance (``hw_distance``, SQL on PostgreSQL, Python on SQLite);
+  a service's distance is that of its nearest location;
+- open now / at: the derived weekly ranges of ``opening_hours``, compared with the local
+  weekday and minute of that moment in each zone the directory has;
+- categories (a parent term matches its children), languages and the reentry facts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from api.errors import Problem
+from resources.indexing import tokens
+from resources.models import (
+    Attribute,
+    JobPosting,
+    Language,
+    Location,
+    OpeningHours,
+    SearchDocument,
+    Service,
+    ServiceAtLocation,
+    ServiceStatus,
+    TaxonomyTerm,
+)
+
+EARTH_RADIUS_M = 6371008.8
+# Facets that are plain equality on a service column.
+SERVICE_FACETS = (
+    "fair_chance",
+    "accepts_records",
+    "accepts_registrants",
+    "recovery_housing",
+    "transitional",
+    "sobriety_required",
+    "federally_assisted",
+    "requires_id",
+)
+
+
+@dataclass(frozen=True)
+class Point:
+    lat: float
+    lng: float
+
+    def box(self, radius_m: float) -> tuple[float, float, float, float]:
+        """(min lat, max lat, min lng, max lng) around the point, a little generous."""
+        dlat = math.degrees(radius_m / EARTH_RADIUS_M) * 1.001
+        cos = max(math.cos(math.radians(self.lat)), 1e-6)
+        dlng = min(180.0, dlat / cos)
+        return self.lat - dlat, self.lat + dlat, self.lng - dlng, self.lng + dlng
+
+
+def text_match(db: Session, kind: str, words: str) -> Any | None:
+    """A subquery (record_id, score) of the documents of ``kind`` matching every word
+    (as a prefix). None when the words hold nothing searchable."""
+    terms = tokens(words)
+    if not terms:
+        return None
+    if db.get_bind().dialect.name == "postgresql":
+        query = " & ".join(f"{t}:*" for t in terms)
+        vector = func.to_tsvector("simple", SearchDocument.body)
+        tsquery = func.to_tsquery("simple", query)
+        return (
+            select(
+                SearchDocument.record_id.label("record_id"),
+                func.ts_rank(vector, tsquery).label("score"),
+            )
+            .where(SearchDocument.kind == kind, vector.op("@@")(tsquery))
+            .subquery()
+        )
+    match = " AND ".join(f'"{t}"*' for t in terms)
+    return (
+        text(
+            # LIMIT -1 keeps SQLite from flattening the FTS query into the outer one,
+            # where bm25() may not be called.
+            "SELECT d.record_id AS record_id, f.score AS score FROM ("
+            " SELECT rowid AS rid, -bm25(search_fts) AS score FROM search_fts"
+            " WHERE search_fts MATCH :match LIMIT -1"
+            ") AS f JOIN search_documents AS d ON d.rowid = f.rid WHERE d.kind = :kind"
+        )
+        .bindparams(match=match, kind=kind)
+        .columns(record_id=String, score=Float)
+        .subquery()
+    )
+
+
+def category_paths(db: Session, codes: list[str]) -> list[str]:
+    """The paths of the chosen terms (by code or id); an unknown one is a 422."""
+    found = db.execute(
+        select(TaxonomyTerm.code, TaxonomyTerm.id, TaxonomyTerm.path).where(
+            or_(TaxonomyTerm.code.in_(codes), TaxonomyTerm.id.in_(codes))
+        )
+    ).all()
+    known = {c for row in found for c in (row.code, row.id)}
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise Problem(
+            422,
+            f"There is no category {unknown[0]!r}; see /hsds/taxonomies for the codes.",
+            kind="validation-error",
+            errors={"category": [f"Unknown category: {c}" for c in unknown]},
+        )
+    return sorted({row.path for row in found})
+
+
+def open_condition(db: Session, at: datetime, location_id: Any | None) -> ColumnElement[bool]:
+    """EXISTS a weekly range covering ``at`` on the place's own clock. The closing minute
+    itself is closed."""
+    zones = db.scalars(select(OpeningHours.timezone).distinct()).all()
+    per_zone = []
+    for zone in zones:
+        local = at.astimezone(ZoneInfo(zone))
+        minute = local.hour * 60 + local.minute
+        per_zone.append(
+            and_(
+                OpeningHours.timezone == zone,
+                OpeningHours.weekday == local.weekday(),
+                OpeningHours.opens_minute <= minute,
+                OpeningHours.closes_minute > minute,
+            )
+        )
+    if not per_zone:
+        return false()
+    where = [OpeningHours.service_id == Service.id, or_(*per_zone)]
+    if location_id is not None:
+        where.append(
+            or_(OpeningHours.location_id == location_id, OpeningHours.location_id.is_(None))
+        )
+    return exists(select(OpeningHours.id).where(*where))
+
+
+def _page(query: Select[Any], page: int, page_size: int) -> Select[Any]:
+    return query.limit(page_size).offset((page - 1) * page_size)
+
+
+def search_services(
+    db: Session, args: dict[str, Any], now: datetime
+) -> tuple[list[tuple[str, float | None]], int]:
+    """Ids of matching services for the page, each with its distance in metres (when a
+    point was given), and the total number of matches."""
+    point = Point(args["lat"], args["lng"]) if args.get("lat") is not None else None
+    radius = args.get("radius_m")
+    conditions: list[ColumnElement[bool]] = [Service.status == ServiceStatus.ACTIVE]
+    for facet in SERVICE_FACETS:
+        if args.get(facet) is not None:
+            conditions.append(getattr(Service, facet) == args[facet])
+    if args.get("background_check"):
+        conditions.append(Service.background_check.in_(args["background_check"]))
+    if args.get("category"):
+        paths = category_paths(db, args["category"])
+        conditions.append(
+            exists(
+                select(Attribute.id)
+                .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+                .where(
+                    Attribute.link_id == Service.id,
+                    Attribute.link_entity == "service",
+                    or_(*(TaxonomyTerm.path.startswith(p, autoescape=True) for p in paths)),
+                )
+            )
+        )
+    if args.get("language"):
+        codes = [c.lower() for c in args["language"]]
+        conditions.append(
+            exists(
+                select(Language.id).where(
+                    Language.service_id == Service.id, func.lower(Language.code).in_(codes)
+                )
+            )
+        )
+
+    distance: Any = cast(null(), Float)
+    query = select(Service.id)
+    if point is not None:
+        query = query.join(ServiceAtLocation, ServiceAtLocation.service_id == Service.id).join(
+            Location, Location.id == ServiceAtLocation.location_id
+        )
+        exact = func.hw_distance(Location.latitude, Location.longitude, point.lat, point.lng)
+        conditions.append(Location.latitude.is_not(None))
+        if radius is not None:
+            min_lat, max_lat, min_lng, max_lng = point.box(radius)
+            conditions += [
+                Location.latitude.between(min_lat, max_lat),
+                Location.longitude.between(min_lng, max_lng),
+                exact <= radius,
+            ]
+        distance = func.min(exact)
+    at = args.get("at") or (now if args.get("open_now") else None)
+    if at is not None:
+        conditions.append(open_condition(db, at, Location.id if point is not None else None))
+    elif args.get("open_now") is False:
+        pass  # "not necessarily open": no filter
+
+    score: Any = literal(0.0, Float)
+    words = text_match(db, "service", args["q"]) if args.get("q") else None
+    if args.get("q") and words is None:
+        return [], 0  # only punctuation: nothing can match
+    if words is not None:
+        query = query.join(words, words.c.record_id == Service.id)
+        score = func.max(words.c.score)
+
+    grouped = (
+        query.add_columns(distance.label("distance"), score.label("score"))
+        .where(*conditions)
+        .group_by(Service.id)
+    )
+    total = db.scalar(select(func.count()).select_from(grouped.subquery())) or 0
+    sort = args.get("sort") or ("relevance" if words is not None else None)
+    if sort == "distance":
+        order = [distance.asc(), Service.name, Service.id]
+    elif sort == "relevance" and words is not None:
+        order = [score.desc(), Service.name, Service.id]
+    elif sort == "updated":
+        order = [func.max(Service.updated_at).desc(), Service.id]
+    elif point is not None:
+        order = [distance.asc(), Service.name, Service.id]
+    else:
+        order = [func.max(Service.name), Service.id]
+    rows = db.execute(_page(grouped.order_by(*order), args["page"], args["page_size"])).all()
+    return [(row.id, row.distance) for row in rows], total
+
+
+def search_jobs(
+    db: Session, args: dict[str, Any], now: datetime
+) -> tuple[list[tuple[str, float | None]], int]:
+    """Ids of open job postings for the page, with distance, and the total."""
+    point = Point(args["lat"], args["lng"]) if args.get("lat") is not None else None
+    radius = args.get("radius_m")
+    conditions: list[ColumnElement[bool]] = [
+        or_(JobPosting.valid_through.is_(None), JobPosting.valid_through > now)
+    ]
+    for facet in ("fair_chance", "accepts_records", "drivers_license_required"):
+        if args.get(facet) is not None:
+            conditions.append(getattr(JobPosting, facet) == args[facet])
+    if args.get("background_check"):
+        conditions.append(JobPosting.background_check.in_(args["background_check"]))
+    query = select(JobPosting.id)
+    distance: Any = cast(null(), Float)
+    if point is not None:
+        query = query.join(Location, Location.id == JobPosting.location_id)
+        distance = func.hw_distance(Location.latitude, Location.longitude, point.lat, point.lng)
+        conditions.append(Location.latitude.is_not(None))
+        if radius is not None:
+            min_lat, max_lat, min_lng, max_lng = point.box(radius)
+            conditions += [
+                Location.latitude.between(min_lat, max_lat),
+                Location.longitude.between(min_lng, max_lng),
+                distance <= radius,
+            ]
+    score: Any = literal(0.0, Float)
+    words = text_match(db, "job", args["q"]) if args.get("q") else None
+    if args.get("q") and words is None:
+        return [], 0
+    if words is not None:
+        query = query.join(words, words.c.record_id == JobPosting.id)
+        score = words.c.score
+    query = query.add_columns(distance.label("distance"), score.label("score")).where(*conditions)
+    # Employment types are a JSON list: filtered here, on the page's candidates.
+    wanted = set(args.get("employment_type") or ())
+    sort = args.get("sort") or ("relevance" if words is not None else None)
+    if sort == "distance" or (sort is None and point is not None):
+        order = [distance.asc(), JobPosting.title, JobPosting.id]
+    elif sort == "relevance" and words is not None:
+        order = [score.desc(), JobPosting.title, JobPosting.id]
+    elif sort == "updated":
+        order = [JobPosting.updated_at.desc(), JobPosting.id]
+    else:
+        order = [JobPosting.date_posted.desc(), JobPosting.id]
+    if wanted:
+        kept = [
+            row
+            for row in db.execute(query.add_columns(JobPosting.employment_type).order_by(*order))
+            if wanted & set(row.employment_type or ())
+        ]
+        start = (args["page"] - 1) * args["page_size"]
+        return [(r.id, r.distance) for r in kept[start : start + args["page_size"]]], len(kept)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.execute(_page(query.order_by(*order), args["page"], args["page_size"])).all()
+    return [(row.id, row.distance) for row in rows], total

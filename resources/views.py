@@ -1,0 +1,331 @@
+"""How listings are shown: a search hit (small, for a phone on little data) and a full
+listing. Loaded in a few queries per page, never one per row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db import hw_distance
+from resources.hours import DAY, WEEKDAYS, format_clock
+from resources.models import (
+    Address,
+    Attribute,
+    JobPosting,
+    Language,
+    Location,
+    OpeningHours,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    TaxonomyTerm,
+)
+
+FACETS = (
+    "fair_chance",
+    "background_check",
+    "accepts_records",
+    "accepts_registrants",
+    "recovery_housing",
+    "narr_level",
+    "transitional",
+    "sobriety_required",
+    "federally_assisted",
+    "requires_id",
+)
+SUMMARY_LENGTH = 200
+
+
+def facets(service: Service) -> dict[str, Any]:
+    """The reentry facts that are known; unknown ones are left out to keep pages small."""
+    found: dict[str, Any] = {}
+    for name in FACETS:
+        value = getattr(service, name)
+        if value is None or value == "unknown":
+            continue
+        found[name] = getattr(value, "value", value)
+    return found
+
+
+def _summary(text: str | None) -> str | None:
+    if not text or len(text) <= SUMMARY_LENGTH:
+        return text
+    return text[: SUMMARY_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _one_line(address: Address | None) -> str | None:
+    if address is None:
+        return None
+    parts = [address.address_1, address.address_2, address.city, address.state_province]
+    return ", ".join(p for p in parts if p)
+
+
+def _addresses(db: Session, location_ids: Sequence[str]) -> dict[str, Address]:
+    found: dict[str, Address] = {}
+    for address in db.scalars(
+        select(Address)
+        .where(Address.location_id.in_(location_ids))
+        .order_by(Address.address_type, Address.id)
+    ):
+        if address.address_type == "physical" or address.location_id not in found:
+            found.setdefault(address.location_id, address)
+    return found
+
+
+def _location_out(
+    location: Location, address: Address | None, distance: float | None
+) -> dict[str, Any]:
+    return {
+        "id": location.id,
+        "name": location.name,
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+        "address": _one_line(address),
+        "timezone": location.timezone,
+        "distance_m": round(distance, 1) if distance is not None else None,
+    }
+
+
+def _categories(db: Session, service_ids: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for link_id, code, term_id in db.execute(
+        select(Attribute.link_id, TaxonomyTerm.code, TaxonomyTerm.id)
+        .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+        .where(Attribute.link_id.in_(service_ids), Attribute.link_entity == "service")
+        .order_by(TaxonomyTerm.code, TaxonomyTerm.id)
+    ):
+        found[link_id].append(code or term_id)
+    return found
+
+
+def hits(
+    db: Session,
+    found: list[tuple[str, float | None]],
+    point: tuple[float, float] | None,
+) -> list[dict[str, Any]]:
+    """Search hits in the order found; each with its nearest location when a point was
+    given (otherwise its first), and the distance to it."""
+    ids = [service_id for service_id, _ in found]
+    if not ids:
+        return []
+    services = {s.id: s for s in db.scalars(select(Service).where(Service.id.in_(ids)))}
+    organizations = {
+        o.id: o
+        for o in db.scalars(
+            select(Organization).where(
+                Organization.id.in_({s.organization_id for s in services.values()})
+            )
+        )
+    }
+    places: dict[str, list[Location]] = defaultdict(list)
+    for service_id, place in db.execute(
+        select(ServiceAtLocation.service_id, Location)
+        .join(Location, Location.id == ServiceAtLocation.location_id)
+        .where(ServiceAtLocation.service_id.in_(ids))
+        .order_by(Location.name, Location.id)
+    ).tuples():
+        places[service_id].append(place)
+    addresses = _addresses(db, [loc.id for locs in places.values() for loc in locs])
+    categories = _categories(db, ids)
+    result = []
+    for service_id, distance in found:
+        service = services[service_id]
+        location: Location | None = None
+        candidates = places.get(service_id, [])
+        if point is not None and candidates:
+            located = [c for c in candidates if c.latitude is not None and c.longitude is not None]
+            if located:
+                location = min(
+                    located,
+                    key=lambda c: hw_distance(c.latitude, c.longitude, *point) or 0.0,  # type: ignore[arg-type]
+                )
+        elif candidates:
+            location = candidates[0]
+        organization = organizations[service.organization_id]
+        result.append(
+            {
+                "id": service.id,
+                "name": service.name,
+                "summary": _summary(service.description),
+                "organization": {"id": organization.id, "name": organization.name},
+                "location": _location_out(location, addresses.get(location.id), distance)
+                if location
+                else None,
+                "distance_m": round(distance, 1) if distance is not None else None,
+                "categories": categories.get(service_id, []),
+                "facets": facets(service),
+                "last_verified_at": service.last_verified_at,
+                "updated_at": service.updated_at,
+            }
+        )
+    return result
+
+
+def _hours(rows: Sequence[OpeningHours]) -> list[dict[str, Any]]:
+    """Weekly ranges grouped back into (days, opens, closes); a range split at midnight
+    is shown whole again (Fri 22:00-02:00)."""
+    ranges = {(r.weekday, r.opens_minute, r.closes_minute) for r in rows}
+    for day, opens, closes in sorted(ranges):
+        after = ((day + 1) % 7, 0)
+        tail = next((r for r in ranges if r[:2] == after and r[2] < DAY), None)
+        if closes == DAY and opens > 0 and tail is not None:
+            ranges -= {(day, opens, closes), tail}
+            ranges.add((day, opens, tail[2]))
+    grouped: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for day, opens, closes in ranges:
+        grouped[(opens, closes)].append(day)
+    return [
+        {
+            "days": [WEEKDAYS[d] for d in sorted(days)],
+            "opens_at": format_clock(opens),
+            "closes_at": format_clock(closes),
+        }
+        for (opens, closes), days in sorted(grouped.items(), key=lambda kv: (min(kv[1]), kv[0]))
+    ]
+
+
+def detail(db: Session, service: Service) -> dict[str, Any]:
+    """A whole listing: where, when, how to reach it, and the reentry facts."""
+    organization = db.get(Organization, service.organization_id)
+    assert organization is not None
+    locations = db.scalars(
+        select(Location)
+        .join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
+        .where(ServiceAtLocation.service_id == service.id)
+        .order_by(Location.name, Location.id)
+    ).all()
+    addresses = _addresses(db, [loc.id for loc in locations])
+    opening = db.scalars(
+        select(OpeningHours)
+        .where(OpeningHours.service_id == service.id)
+        .order_by(OpeningHours.weekday, OpeningHours.opens_minute)
+    ).all()
+    phones = db.scalars(
+        select(Phone).where(Phone.service_id == service.id).order_by(Phone.number, Phone.id)
+    ).all()
+    if not phones and locations:
+        phones = db.scalars(
+            select(Phone)
+            .where(Phone.location_id.in_([loc.id for loc in locations]))
+            .order_by(Phone.number, Phone.id)
+        ).all()
+    languages = sorted(
+        {
+            (lang.code or lang.name or "").lower()
+            for lang in db.scalars(select(Language).where(Language.service_id == service.id))
+        }
+        - {""}
+    )
+    service_hours = db.scalar(select(Schedule.id).where(Schedule.service_id == service.id).limit(1))
+    return {
+        **{
+            name: getattr(service, name)
+            for name in (
+                "id",
+                "name",
+                "alternate_name",
+                "description",
+                "url",
+                "email",
+                "application_process",
+                "eligibility_description",
+                "fees_description",
+                "wait_time",
+                "last_verified_at",
+                "created_at",
+                "updated_at",
+            )
+        },
+        "status": service.status.value,
+        "organization": {"id": organization.id, "name": organization.name},
+        "locations": [
+            {
+                **_location_out(loc, addresses.get(loc.id), None),
+                "description": loc.description,
+                "hours": _hours([o for o in opening if o.location_id == loc.id]),
+            }
+            for loc in locations
+        ],
+        "hours": _hours([o for o in opening if o.location_id is None])
+        if service_hours and not locations
+        else [],
+        "phones": [
+            {"number": p.number, "type": p.type, "description": p.description} for p in phones
+        ],
+        "categories": _categories(db, [service.id]).get(service.id, []),
+        "languages": languages,
+        "facets": facets(service),
+    }
+
+
+def jobs(db: Session, found: list[tuple[str, float | None]]) -> list[dict[str, Any]]:
+    """Job postings in schema.org JobPosting shape, in the order found."""
+    ids = [job_id for job_id, _ in found]
+    if not ids:
+        return []
+    postings = {j.id: j for j in db.scalars(select(JobPosting).where(JobPosting.id.in_(ids)))}
+    organizations = {
+        o.id: o
+        for o in db.scalars(
+            select(Organization).where(
+                Organization.id.in_({j.organization_id for j in postings.values()})
+            )
+        )
+    }
+    location_ids = [j.location_id for j in postings.values() if j.location_id]
+    locations = {
+        loc.id: loc for loc in db.scalars(select(Location).where(Location.id.in_(location_ids)))
+    }
+    addresses = _addresses(db, location_ids)
+    result = []
+    for job_id, distance in found:
+        job = postings[job_id]
+        organization = organizations[job.organization_id]
+        location = locations.get(job.location_id or "")
+        salary = None
+        if job.salary_min is not None or job.salary_max is not None:
+            salary = {
+                "currency": job.salary_currency or "USD",
+                "min_value": job.salary_min,
+                "max_value": job.salary_max,
+                "unit": job.salary_unit or "HOUR",
+            }
+        result.append(
+            {
+                **{
+                    name: getattr(job, name)
+                    for name in (
+                        "id",
+                        "title",
+                        "description",
+                        "date_posted",
+                        "valid_through",
+                        "employment_type",
+                        "work_hours",
+                        "direct_apply",
+                        "application_url",
+                        "education_requirements",
+                        "experience_requirements",
+                        "drivers_license_required",
+                        "fair_chance",
+                        "last_verified_at",
+                        "updated_at",
+                    )
+                },
+                "background_check": job.background_check.value if job.background_check else None,
+                "accepts_records": job.accepts_records.value,
+                "hiring_organization": {"id": organization.id, "name": organization.name},
+                "job_location": _location_out(location, addresses.get(location.id), distance)
+                if location
+                else None,
+                "base_salary": salary,
+                "distance_m": round(distance, 1) if distance is not None else None,
+            }
+        )
+    return result

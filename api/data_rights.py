@@ -2,8 +2,10 @@
 
 Each domain registers an exporter (what it holds about an account, decrypted) with
 ``exporter``; the export is their union. Erasure destroys the member's data key first
-(so any copy of their ciphertext, in a backup or a replica, can never be opened again)
-and then deletes the account, whose rows go with it (ON DELETE CASCADE).
+(so ciphertext copied out of the live database can no longer be opened with it) and then
+deletes the account, whose rows go with it (ON DELETE CASCADE). A database backup taken
+before the erasure holds the wrapped key too, until that backup expires: keep backup
+retention short (docs/checkins.md).
 """
 
 from __future__ import annotations

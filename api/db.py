@@ -79,16 +79,19 @@ class TimestampMixin:
 
 def insert_ignoring_conflicts(
     db: Session, model: type[Base], rows: list[dict[str, Any]], index_elements: list[str]
-) -> None:
+) -> int:
     """INSERT ... ON CONFLICT DO NOTHING on either backend: concurrent first writes of
-    the same key both succeed, and only one row exists."""
+    the same key both succeed, and only one row exists. Returns how many were inserted."""
     if not rows:
-        return
+        return 0
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements))
+    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
+    # RETURNING counts what went in on both backends (rowcount is -1 under psycopg here).
+    keys = list(model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+    return len(db.execute(statement.returning(*keys)).all())
 
 
 def hw_distance(lat1: float, lng1: float, lat2: float, lng2: float) -> float | None:
@@ -110,6 +113,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted rows are overwritten, not left in free pages (erasure, crypto-shredding).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -26,6 +26,7 @@ the run ends. Nothing outside a temporary folder is written unless ``--json`` is
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import json
@@ -632,6 +633,7 @@ def main() -> int:
                     "HOMEWARD_ENV": "production",
                     "DATABASE_URL": database_url,
                     "SECRET_KEY": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+                    "HOMEWARD_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
                     "RATELIMIT_ENABLED": "0",
                     # Nothing is written into the project's instance folder.
                     "HOMEWARD_INSTANCE_PATH": str(workdir / "instance"),

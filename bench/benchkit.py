@@ -7,6 +7,7 @@ process of a run shares. Nothing here starts anything by itself.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -85,6 +86,7 @@ def app_environment(database_url: str, vapid_pem: str, **extra: str) -> dict[str
             "HOMEWARD_ENV": "production",
             "DATABASE_URL": database_url,
             "SECRET_KEY": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+            "HOMEWARD_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "VAPID_PRIVATE_KEY": vapid_pem,
             "PYTHONDONTWRITEBYTECODE": "1",
         }

@@ -18,6 +18,7 @@ def _unique(values: list[str]) -> None:
 
 class CheckinFields(ma.Schema):
     mood = ma.fields.Integer(
+        strict=True,
         validate=ma.validate.Range(min=1, max=5),
         metadata={"description": "1 (very low) to 5 (very good)."},
     )
@@ -46,7 +47,7 @@ class CheckinCreateSchema(CheckinFields):
         validate=ma.validate.Regexp(CLIENT_ID),
         metadata={"description": "Optional: the phone's own id for the record."},
     )
-    mood = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=5))
+    mood = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=5))
 
 
 class ResponseCreateSchema(ma.Schema):

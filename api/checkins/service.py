@@ -7,7 +7,7 @@ A check-in belongs to its member. Mentors never reach these functions: they read
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.checkins.models import Checkin, CheckinResponse
+from api.db import insert_ignoring_conflicts, new_id
 from api.errors import Problem, not_found
 from api.pagination import paginate
 
@@ -39,7 +40,7 @@ def list_own(db: Session, member_id: str, page: int, page_size: int) -> tuple[li
     return paginate(db, query, page, page_size)
 
 
-def _apply(checkin: Checkin, fields: dict[str, Any], now: datetime) -> None:
+def _check_time(fields: dict[str, Any], now: datetime) -> None:
     recorded_at = fields.get("recorded_at")
     if recorded_at is not None and recorded_at > now + CLOCK_SLACK:
         raise Problem(
@@ -48,7 +49,13 @@ def _apply(checkin: Checkin, fields: dict[str, Any], now: datetime) -> None:
             kind="validation-error",
             errors={"recorded_at": ["Must not be in the future."]},
         )
+
+
+def _apply(checkin: Checkin, fields: dict[str, Any], now: datetime) -> None:
+    _check_time(fields, now)
     for name, value in fields.items():
+        if name == "recorded_at" and value is not None:
+            value = value.astimezone(UTC)  # answered as stored: in UTC
         setattr(checkin, name, value)
 
 
@@ -56,31 +63,42 @@ def create(
     db: Session, member: Account, fields: dict[str, Any], now: datetime
 ) -> tuple[Checkin, bool]:
     """Create a check-in, or, when the phone retries with an id it already created, update
-    that one with the fields given. Returns (check-in, created)."""
-    checkin_id = fields.pop("id", None)
-    if checkin_id is not None:
-        existing = db.get(Checkin, checkin_id)
-        if existing is not None:
-            if existing.member_id != member.id:
-                raise Problem(
-                    409,
-                    "This id is already in use; let the phone pick another.",
-                    kind="id-conflict",
-                    errors={"id": ["Already in use."]},
-                )
-            return update(db, existing, fields, now), False
-    checkin = Checkin(
-        member_id=member.id,
-        needs=[],
-        help_requested=False,
-        recorded_at=now,
-        created_at=now,
-        updated_at=now,
+    that one with the fields given. Returns (check-in, created).
+
+    The row is claimed with INSERT ... ON CONFLICT DO NOTHING, so a retry racing the
+    first request waits for it and then updates, instead of failing on the key.
+    """
+    checkin_id = fields.pop("id", None) or new_id()
+    _check_time(fields, now)
+    created = insert_ignoring_conflicts(
+        db,
+        Checkin,
+        [
+            {
+                "id": checkin_id,
+                "member_id": member.id,
+                "mood": fields.get("mood", 3),
+                "needs": [],
+                "help_requested": False,
+                "recorded_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+        ["id"],
     )
-    if checkin_id is not None:
-        checkin.id = checkin_id
+    checkin = db.get(Checkin, checkin_id, populate_existing=True)
+    assert checkin is not None
+    if checkin.member_id != member.id:
+        raise Problem(
+            409,
+            "This id is already in use; let the phone pick another.",
+            kind="id-conflict",
+            errors={"id": ["Already in use."]},
+        )
+    if not created:
+        return update(db, checkin, fields, now), False
     _apply(checkin, fields, now)
-    db.add(checkin)
     db.flush()
     if checkin.help_requested:
         _ask_for_help(db, checkin, now)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -49,6 +50,15 @@ def help_requested(db: Session, checkin: Checkin, now: datetime) -> None:
         )
 
 
+def _tag(checkin_id: str) -> str:
+    """The notification tag (and push Topic, at most 32 characters): the check-in's id
+    when it fits, else a digest of it, so two calls for help never replace each other."""
+    tag = f"help-{checkin_id}"
+    if len(tag) <= 32:
+        return tag
+    return "help-" + hashlib.sha256(checkin_id.encode()).hexdigest()[:27]
+
+
 def describe_help_alerts(
     db: Session, rows: list[ReminderDelivery], accounts: dict[str, Account], now: datetime
 ) -> dict[str, Described | str]:
@@ -73,7 +83,7 @@ def describe_help_alerts(
             {
                 "title": notification.title,
                 "body": notification.body,
-                "tag": f"help-{checkin.id}"[:32],
+                "tag": _tag(checkin.id),
                 "member_id": checkin.member_id,
                 "checkin_id": checkin.id,
             },

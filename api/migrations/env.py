@@ -29,6 +29,12 @@ def run_migrations_online() -> None:
             config.get_main_option("sqlalchemy.url", ""), poolclass=pool.NullPool
         )
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds tables (copy, drop, rename). With foreign keys on, the
+            # drop would cascade-delete every child row, so they are off while migrating
+            # (Alembic's advice), and checked and restored afterwards.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=metadata,
@@ -37,9 +43,17 @@ def run_migrations_online() -> None:
             compare_type=True,
             include_object=include_object,
         )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: serve test test-sqlite test-postgresql lint format bench migrate clean
+.PHONY: serve seed test test-sqlite test-postgresql lint format bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 migrate: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 
+## Load the demonstration directory (San Mateo County sample + fictional reentry
+## listings); running it again updates the same rows.
+seed: migrate
+	$(BIN)/flask demo seed
+
 ## Set everything up and serve on http://$(HOST):$(PORT) (SQLite in instance/), with the
-## reminder dispatcher as its own process beside the web server. Ctrl-C stops both.
-serve: migrate
+## demonstration directory and the reminder dispatcher as its own process beside the
+## web server. Ctrl-C stops both.
+serve: seed
 	$(BIN)/flask reminders run & dispatcher=$$!; \
 	trap 'kill $$dispatcher 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)

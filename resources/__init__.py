@@ -9,10 +9,15 @@ from flask_smorest import Api
 
 
 def init_app(app: Flask, api: Api) -> None:
-    """Register this domain's routes and exporter."""
-    from resources import export_member, routes  # noqa: F401 (export_member registers itself)
+    """Register this domain's routes, CLI and exporter."""
+    from resources import export_member, hsds_routes, routes  # noqa: F401 (exporter registers)
 
     api.register_blueprint(routes.resources_blp)
     api.register_blueprint(routes.jobs_blp)
     api.register_blueprint(routes.saved_blp)
     api.register_blueprint(routes.reports_blp)
+    api.register_blueprint(hsds_routes.hsds_blp)
+    from resources import cli, demo
+
+    app.cli.add_command(cli.resources_cli)
+    app.cli.add_command(demo.demo_cli)

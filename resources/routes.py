@@ -14,7 +14,7 @@ from api.auth import current_account, login_required
 from api.db import get_session, utcnow
 from api.extensions import limiter
 from api.pagination import PageArgs, envelope
-from resources import schemas, search, service, views
+from resources import jobs, schemas, search, service, views
 
 resources_blp = Blueprint(
     "resources",
@@ -122,6 +122,36 @@ def get_job(job_id: str) -> dict[str, Any]:
     db = get_session()
     job = service.get_job(db, job_id, utcnow())
     return views.jobs(db, [(job.id, None)])[0]
+
+
+@jobs_blp.route("", methods=["POST"])
+@login_required(Role.STAFF)
+@jobs_blp.arguments(schemas.JobCreateSchema)
+@jobs_blp.response(201, schemas.JobSchema)
+def create_job(body: dict[str, Any]) -> dict[str, Any]:
+    """Staff: post a job for their own organization."""
+    db = get_session()
+    job = jobs.create_job(db, current_account(), body, utcnow())
+    return views.jobs(db, [(job.id, None)])[0]
+
+
+@jobs_blp.route("/<id:job_id>", methods=["PATCH"])
+@login_required(Role.STAFF)
+@jobs_blp.arguments(schemas.JobWriteFields)
+@jobs_blp.response(200, schemas.JobSchema)
+def patch_job(changes: dict[str, Any], job_id: str) -> dict[str, Any]:
+    """Staff: change their organization's posting (expired ones too, to extend them)."""
+    db = get_session()
+    job = jobs.update_job(db, jobs.own_job(db, current_account(), job_id), changes, utcnow())
+    return views.jobs(db, [(job.id, None)])[0]
+
+
+@jobs_blp.route("/<id:job_id>", methods=["DELETE"])
+@login_required(Role.STAFF)
+@jobs_blp.response(204)
+def delete_job(job_id: str) -> None:
+    db = get_session()
+    jobs.delete_job(db, jobs.own_job(db, current_account(), job_id))
 
 
 @saved_blp.route("", methods=["GET"])

@@ -340,3 +340,50 @@ class ReportUpdateSchema(ma.Schema):
 
 
 ReportPageSchema = page_schema(ReportSchema, "ReportPage")
+
+
+class JobLocationWriteSchema(ma.Schema):
+    name = Text(max_length=300, required=True, min_length=1)
+    latitude = ma.fields.Float(
+        required=True, allow_nan=False, validate=ma.validate.Range(min=-90, max=90)
+    )
+    longitude = ma.fields.Float(
+        required=True, allow_nan=False, validate=ma.validate.Range(min=-180, max=180)
+    )
+    timezone = TimeZone(load_default="America/Los_Angeles")
+    address = ma.fields.Nested(AddressSchema, allow_none=True)
+
+
+class JobWriteFields(ma.Schema):
+    """Staff's job postings, in schema.org JobPosting names."""
+
+    title = Text(max_length=200, min_length=1)
+    description = Text(max_length=5000, multiline=True, min_length=1)
+    date_posted = ma.fields.Date(data_key="datePosted")
+    valid_through = ma.fields.AwareDateTime(data_key="validThrough", allow_none=True)
+    employment_type = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf([e.value for e in EmploymentType])),
+        data_key="employmentType",
+        validate=ma.validate.Length(max=8),
+    )
+    base_salary = ma.fields.Nested(SalarySchema, data_key="baseSalary", allow_none=True)
+    work_hours = Text(max_length=200, data_key="workHours", allow_none=True)
+    direct_apply = ma.fields.Boolean(data_key="directApply")
+    application_url = ma.fields.URL(
+        data_key="applicationUrl", allow_none=True, schemes={"http", "https"}
+    )
+    education_requirements = Text(max_length=300, data_key="educationRequirements", allow_none=True)
+    experience_requirements = Text(
+        max_length=300, data_key="experienceRequirements", allow_none=True
+    )
+    drivers_license_required = ma.fields.Boolean(data_key="driversLicenseRequired")
+    fair_chance = ma.fields.Boolean(allow_none=True)
+    background_check = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(BACKGROUND))
+    accepts_records = ma.fields.String(validate=ma.validate.OneOf(YES_NO_UNKNOWN))
+    job_location = ma.fields.Nested(JobLocationWriteSchema, data_key="jobLocation", allow_none=True)
+    last_verified_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class JobCreateSchema(JobWriteFields):
+    title = Text(max_length=200, min_length=1, required=True)
+    description = Text(max_length=5000, multiline=True, min_length=1, required=True)

@@ -49,8 +49,13 @@ def facets(service: Service) -> dict[str, Any]:
         value = getattr(service, name)
         if value is None or value == "unknown":
             continue
-        found[name] = getattr(value, "value", value)
+        found[name] = _text(value)
     return found
+
+
+def _text(value: Any) -> Any:
+    """An enum's value; a plain value as it is (attributes just set hold plain strings)."""
+    return getattr(value, "value", value)
 
 
 def _summary(text: str | None) -> str | None:
@@ -242,7 +247,7 @@ def detail(db: Session, service: Service) -> dict[str, Any]:
                 "updated_at",
             )
         },
-        "status": service.status.value,
+        "status": _text(service.status),
         "organization": {"id": organization.id, "name": organization.name},
         "locations": [
             {
@@ -318,8 +323,8 @@ def jobs(db: Session, found: list[tuple[str, float | None]]) -> list[dict[str, A
                         "updated_at",
                     )
                 },
-                "background_check": job.background_check.value if job.background_check else None,
-                "accepts_records": job.accepts_records.value,
+                "background_check": _text(job.background_check),
+                "accepts_records": _text(job.accepts_records),
                 "hiring_organization": {"id": organization.id, "name": organization.name},
                 "job_location": _location_out(location, addresses.get(location.id), distance)
                 if location

@@ -1,0 +1,124 @@
+"""Staff's job postings: their own organization's only. Plain functions; they only flush."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.db import new_id
+from api.errors import Problem, not_found
+from resources import indexing
+from resources.models import Address, JobPosting, Location
+
+PLAIN = (
+    "title",
+    "description",
+    "date_posted",
+    "valid_through",
+    "employment_type",
+    "work_hours",
+    "direct_apply",
+    "application_url",
+    "education_requirements",
+    "experience_requirements",
+    "drivers_license_required",
+    "fair_chance",
+    "background_check",
+    "accepts_records",
+    "last_verified_at",
+)
+
+
+def own_job(db: Session, staff: Account, job_id: str) -> JobPosting:
+    """A posting of the staff member's organization (expired ones too); else 404."""
+    job = db.get(JobPosting, job_id)
+    if job is None or staff.organization_id is None or job.organization_id != staff.organization_id:
+        raise not_found("job posting")
+    return job
+
+
+def _check_dates(job: JobPosting) -> None:
+    if job.valid_through is not None and job.valid_through.date() < job.date_posted:
+        raise Problem(
+            422,
+            "The posting must be valid through a time after it was posted.",
+            kind="validation-error",
+            errors={"validThrough": ["Must not be before datePosted."]},
+        )
+
+
+def _apply(db: Session, job: JobPosting, fields: dict[str, Any], now: datetime) -> None:
+    for name in PLAIN:
+        if name in fields:
+            setattr(job, name, fields[name])
+    if "base_salary" in fields:
+        salary = fields["base_salary"] or {}
+        job.salary_currency = salary.get("currency")
+        job.salary_min = salary.get("min_value")
+        job.salary_max = salary.get("max_value")
+        job.salary_unit = salary.get("unit")
+    if "job_location" in fields:
+        place = fields["job_location"]
+        if place is None:
+            job.location_id = None
+        else:
+            location = Location(
+                id=new_id(),
+                organization_id=job.organization_id,
+                name=place["name"],
+                latitude=place["latitude"],
+                longitude=place["longitude"],
+                timezone=place.get("timezone") or "America/Los_Angeles",
+                last_verified_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(location)
+            db.flush()
+            if place.get("address"):
+                db.add(Address(id=new_id(), location_id=location.id, **place["address"]))
+            job.location_id = location.id
+    _check_dates(job)
+    job.updated_at = now
+    db.flush()
+    indexing.refresh(db, job_ids=[job.id])
+
+
+def create_job(db: Session, staff: Account, fields: dict[str, Any], now: datetime) -> JobPosting:
+    if staff.organization_id is None:
+        raise Problem(
+            409,
+            "This staff account is not bound to an organization; ask an operator to set it.",
+            kind="no-organization",
+        )
+    job = JobPosting(
+        id=new_id(),
+        organization_id=staff.organization_id,
+        title=fields["title"],
+        description=fields["description"],
+        date_posted=now.date(),
+        employment_type=[],
+        source="homeward",
+        last_verified_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(job)
+    db.flush()
+    _apply(db, job, fields, now)
+    return job
+
+
+def update_job(db: Session, job: JobPosting, fields: dict[str, Any], now: datetime) -> JobPosting:
+    _apply(db, job, fields, now)
+    return job
+
+
+def delete_job(db: Session, job: JobPosting) -> None:
+    job_id = job.id
+    db.delete(job)
+    db.flush()
+    indexing.refresh(db, job_ids=[job_id])

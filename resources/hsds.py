@@ -259,11 +259,14 @@ def reentry_attributes(service: Service) -> list[dict[str, Any]]:
 
 def services_to_hsds(db: Session, services: Sequence[Service]) -> list[dict[str, Any]]:
     """Full HSDS service objects (as ``examples/service_full.json``), in the given order;
-    each with its organization (phones and attributes, no locations), its locations
+    each with its organization (phones and attributes; its locations are left out: they
+    are in ``organization_to_hsds``), its locations
     through ``service_at_locations``, phones, schedules, languages and attributes."""
     organization_ids = {s.organization_id for s in services}
     graph = _Graph(db, {s.id for s in services}, organization_ids)
     organizations = {oid: graph.organization(org, []) for oid, org in graph.organizations.items()}
+    for organization in organizations.values():
+        del organization["locations"]  # they are the organization's own export
     return [graph.service(s, organizations.get(s.organization_id)) for s in services]
 
 
@@ -275,14 +278,22 @@ def service_to_hsds(db: Session, service: Service) -> dict[str, Any]:
 def organizations_to_hsds(
     db: Session, organizations: Sequence[Organization]
 ) -> list[dict[str, Any]]:
-    """HSDS organization objects with their phones, attributes and full locations."""
+    """HSDS organization objects with their phones, attributes, full locations and
+    services (each service without its ``organization``, which is this object)."""
     ids = {o.id for o in organizations}
     location_rows = _load(db, Location, (Location.organization_id, ids))
     graph = _Graph(db, (), ids, {x.id for x in location_rows})
     by_org: dict[str, list[Location]] = defaultdict(list)
     for location in location_rows:
         by_org[location.organization_id or ""].append(location)
-    return [graph.organization(o, by_org[o.id]) for o in organizations]
+    services: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows = _load(db, Service, (Service.organization_id, ids))
+    for row, item in zip(rows, services_to_hsds(db, rows), strict=True):
+        del item["organization"]
+        services[row.organization_id].append(item)
+    return [
+        {**graph.organization(o, by_org[o.id]), "services": services[o.id]} for o in organizations
+    ]
 
 
 def organization_to_hsds(db: Session, organization: Organization) -> dict[str, Any]:

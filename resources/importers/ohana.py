@@ -242,7 +242,9 @@ class _Context:
             "organization_id": self.batch.ref("organizations", _get(row, "organization_id")),
         }
         if not any(parents.values()) and _get(row, "contact_id"):
-            self.batch.reject("phones", file, line, "a contact's phone (contacts are not modelled)")
+            self.batch.note(
+                f"{file}:{line}: a contact's phone, not imported (contacts are not modelled)"
+            )
             return
         values = {
             **parents,

@@ -78,7 +78,9 @@ LINK_TABLES = {
     "location": "locations",
     "service_at_location": "service_at_location",
 }
-NOT_COMPARED = {"id", "created_at", "updated_at", "last_verified_at"}
+# Provenance is set when a row is created; a later import of the same row (our own
+# export, say) does not rewrite it.
+NOT_COMPARED = {"id", "created_at", "updated_at", "last_verified_at", "source", "source_id"}
 CHUNK = 500
 
 
@@ -153,6 +155,8 @@ class Store:
                 values = {}
                 for name, value in row.values.items():
                     values[name] = coerce(columns[name], value) if name in columns else value
+                    if values[name] is None and name in columns and not columns[name].nullable:
+                        values[name] = _default(columns[name])
                 check(table, values)
             except ValueError as error:
                 self.batch.reject(table, row.file, row.line, str(error), read=False)
@@ -228,8 +232,10 @@ class Store:
                 links[term_id] = (code or term_id, parent_id)
             unknown = {p for _, p in links.values() if p and p not in links} - unknown
         for ours, row in good.items():
-            parts, seen, current = [], set(), ours
-            while current in links and current not in seen:
+            parts: list[str] = []
+            seen: set[str] = set()
+            current: str | None = ours
+            while current is not None and current in links and current not in seen:
                 seen.add(current)
                 code, current = links[current]
                 parts.append(code)
@@ -242,11 +248,12 @@ class Store:
         now = utcnow()
         current: dict[str, Any] = {}
         for chunk in chunks(r.values["id"] for r in rows):
-            for stored in self.db.execute(
+            for stored_row in self.db.execute(
                 select(model.__table__).where(model.id.in_(chunk))
             ).mappings():
-                current[stored["id"]] = stored
-        inserts, updates = [], []
+                current[stored_row["id"]] = stored_row
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         counts = self.batch.summary.counts(table)
         for row in rows:
             stored = current.get(row.values["id"])
@@ -273,9 +280,10 @@ class Store:
             else:
                 counts.unchanged += 1
         if table in ("taxonomy_terms", "organizations"):
-            inserts.sort(key=lambda r: _depth(r, table, {i["id"]: i for i in inserts}))
+            by_id = {i["id"]: i for i in inserts}  # (built first: sort() empties the list)
+            inserts.sort(key=lambda r: _depth(r, table, by_id))
         if inserts:
-            self.db.execute(insert(model), inserts)
+            self.db.execute(insert(model.__table__), inserts)  # Core: keeps the order
         if updates:
             self.db.execute(update(model), updates)
         counts.created += len(inserts)
@@ -292,15 +300,21 @@ class Store:
             ("phones", "service_id"),
             ("languages", "service_id"),
         ):
-            services |= {rows[table][i].values.get(column) for i in changed[table]} - {None}
+            services |= {
+                str(value)
+                for i in changed[table]
+                if (value := rows[table][i].values.get(column)) is not None
+            }
         services |= {
             rows["attributes"][i].values["link_id"]
             for i in changed["attributes"]
             if rows["attributes"][i].values["link_entity"] == "service"
         }
         locations = set(changed["locations"]) | {
-            rows["schedules"][i].values.get("location_id") for i in changed["schedules"]
-        } - {None}
+            str(value)
+            for i in changed["schedules"]
+            if (value := rows["schedules"][i].values.get("location_id")) is not None
+        }
         services |= set(
             indexing.services_touching(
                 self.db, organization_ids=changed["organizations"], location_ids=locations

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from resources import hours
@@ -47,35 +49,23 @@ def directory_timezone() -> str:
     return DEFAULT_TIMEZONE
 
 
-def _put_document(db: Session, kind: str, record_id: str, parts: Iterable[str | None]) -> None:
-    body = normalize(" ".join(p for p in parts if p))
-    document = db.get(SearchDocument, (kind, record_id))
-    if document is None:
-        db.add(SearchDocument(kind=kind, record_id=record_id, body=body))
-    elif document.body != body:
-        document.body = body
-
-
-def _service_text(db: Session, service: Service) -> list[str | None]:
-    organization = db.get(Organization, service.organization_id)
-    terms = db.scalars(
-        select(TaxonomyTerm.name)
-        .join(Attribute, Attribute.taxonomy_term_id == TaxonomyTerm.id)
-        .where(Attribute.link_id == service.id, Attribute.link_entity == "service")
-    ).all()
-    places = db.execute(
-        select(Location.name)
-        .join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
-        .where(ServiceAtLocation.service_id == service.id)
-    ).scalars()
-    return [
-        service.name,
-        service.alternate_name,
-        service.description,
-        organization.name if organization else None,
-        *terms,
-        *places,
-    ]
+def _put_documents(db: Session, kind: str, texts: dict[str, list[str | None]]) -> None:
+    """Write the search text of these records, touching only those that changed."""
+    bodies = {rid: normalize(" ".join(p for p in parts if p)) for rid, parts in texts.items()}
+    stored = {
+        d.record_id: d
+        for d in db.scalars(
+            select(SearchDocument).where(
+                SearchDocument.kind == kind, SearchDocument.record_id.in_(list(bodies))
+            )
+        )
+    }
+    for record_id, body in bodies.items():
+        document = stored.get(record_id)
+        if document is None:
+            db.add(SearchDocument(kind=kind, record_id=record_id, body=body))
+        elif document.body != body:
+            document.body = body
 
 
 def _schedule_ranges(schedule: Schedule) -> list[hours.WeeklyRange]:
@@ -93,63 +83,105 @@ def _schedule_ranges(schedule: Schedule) -> list[hours.WeeklyRange]:
     return hours.weekly_ranges(days, opens, closes)
 
 
-def _opening_hours(db: Session, service: Service) -> list[OpeningHours]:
-    """Service hours at a location replace the location's own hours there."""
-    pairs = db.execute(
-        select(ServiceAtLocation.id, Location.id, Location.timezone)
-        .join(Location, Location.id == ServiceAtLocation.location_id)
-        .where(ServiceAtLocation.service_id == service.id)
-    ).all()
-    service_rows = db.scalars(select(Schedule).where(Schedule.service_id == service.id)).all()
-    sal_ids = [sal_id for sal_id, _, _ in pairs]
-    sal_rows = (
-        db.scalars(select(Schedule).where(Schedule.service_at_location_id.in_(sal_ids))).all()
-        if sal_ids
-        else []
-    )
-    location_ids = [location_id for _, location_id, _ in pairs]
-    location_rows = (
-        db.scalars(
-            select(Schedule).where(
-                Schedule.location_id.in_(location_ids),
-                Schedule.service_id.is_(None),
-                Schedule.service_at_location_id.is_(None),
-            )
-        ).all()
-        if location_ids
-        else []
-    )
-    found: list[OpeningHours] = []
+class _ServiceChunk:
+    """Everything the derived data of a chunk of services needs, in a few queries."""
 
-    def add(rows: Iterable[Schedule], location_id: str | None, zone: str) -> None:
-        for row in rows:
-            for r in _schedule_ranges(row):
-                found.append(
-                    OpeningHours(
-                        service_id=service.id,
-                        location_id=location_id,
-                        timezone=zone,
-                        weekday=r.weekday,
-                        opens_minute=r.opens,
-                        closes_minute=r.closes,
-                    )
+    def __init__(self, db: Session, ids: list[str]) -> None:
+        self.services = list(db.scalars(select(Service).where(Service.id.in_(ids))))
+        self.organizations: dict[str, str] = {
+            org_id: name
+            for org_id, name in db.execute(
+                select(Organization.id, Organization.name).where(
+                    Organization.id.in_({s.organization_id for s in self.services})
                 )
+            )
+        }
+        self.terms: dict[str, list[str]] = defaultdict(list)
+        for link_id, term_name in db.execute(
+            select(Attribute.link_id, TaxonomyTerm.name)
+            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+            .where(Attribute.link_id.in_(ids), Attribute.link_entity == "service")
+        ):
+            self.terms[link_id].append(term_name)
+        self.pairs: dict[str, list[tuple[str, str, str, str | None]]] = defaultdict(list)
+        for sal_id, service_id, location_id, zone, name in db.execute(
+            select(
+                ServiceAtLocation.id,
+                ServiceAtLocation.service_id,
+                Location.id,
+                Location.timezone,
+                Location.name,
+            )
+            .join(Location, Location.id == ServiceAtLocation.location_id)
+            .where(ServiceAtLocation.service_id.in_(ids))
+        ):
+            self.pairs[service_id].append((sal_id, location_id, zone, name))
+        sal_ids = [p[0] for pairs in self.pairs.values() for p in pairs]
+        location_ids = {p[1] for pairs in self.pairs.values() for p in pairs}
+        self.service_rows: dict[str, list[Schedule]] = defaultdict(list)
+        for row in db.scalars(select(Schedule).where(Schedule.service_id.in_(ids))):
+            self.service_rows[row.service_id or ""].append(row)
+        self.sal_rows: dict[str, list[Schedule]] = defaultdict(list)
+        for chunk in _chunks(sal_ids):
+            for row in db.scalars(
+                select(Schedule).where(
+                    Schedule.service_at_location_id.in_(chunk), Schedule.service_id.is_(None)
+                )
+            ):
+                self.sal_rows[row.service_at_location_id or ""].append(row)
+        self.location_rows: dict[str, list[Schedule]] = defaultdict(list)
+        for chunk in _chunks(sorted(location_ids)):
+            for row in db.scalars(
+                select(Schedule).where(
+                    Schedule.location_id.in_(chunk),
+                    Schedule.service_id.is_(None),
+                    Schedule.service_at_location_id.is_(None),
+                )
+            ):
+                self.location_rows[row.location_id or ""].append(row)
 
-    if not pairs:
-        add(service_rows, None, directory_timezone())
-        return found
-    for sal_id, location_id, zone in pairs:
-        own = [
-            s
-            for s in [*service_rows, *sal_rows]
-            if s.service_at_location_id == sal_id
-            or (s.service_at_location_id is None and s.location_id in (None, location_id))
+    def text(self, service: Service) -> list[str | None]:
+        return [
+            service.name,
+            service.alternate_name,
+            service.description,
+            self.organizations.get(service.organization_id),
+            *self.terms.get(service.id, []),
+            *(name for _, _, _, name in self.pairs.get(service.id, [])),
         ]
-        if own:
-            add(own, location_id, zone)
-        else:
-            add([s for s in location_rows if s.location_id == location_id], location_id, zone)
-    return found
+
+    def opening_hours(self, service: Service) -> list[dict[str, Any]]:
+        """Service hours at a location replace the location's own hours there."""
+        found: list[dict[str, Any]] = []
+
+        def add(rows: Iterable[Schedule], location_id: str | None, zone: str) -> None:
+            for row in rows:
+                for r in _schedule_ranges(row):
+                    found.append(
+                        {
+                            "service_id": service.id,
+                            "location_id": location_id,
+                            "timezone": zone,
+                            "weekday": r.weekday,
+                            "opens_minute": r.opens,
+                            "closes_minute": r.closes,
+                        }
+                    )
+
+        own_rows = self.service_rows.get(service.id, [])
+        pairs = self.pairs.get(service.id, [])
+        if not pairs:
+            add(own_rows, None, directory_timezone())
+            return found
+        for sal_id, location_id, zone, _ in pairs:
+            own = [
+                s
+                for s in own_rows
+                if s.service_at_location_id == sal_id
+                or (s.service_at_location_id is None and s.location_id in (None, location_id))
+            ] + self.sal_rows.get(sal_id, [])
+            add(own or self.location_rows.get(location_id, []), location_id, zone)
+        return found
 
 
 def refresh(db: Session, service_ids: Iterable[str] = (), job_ids: Iterable[str] = ()) -> None:
@@ -159,43 +191,57 @@ def refresh(db: Session, service_ids: Iterable[str] = (), job_ids: Iterable[str]
     db.flush()
     for chunk in _chunks(service_ids):
         db.execute(delete(OpeningHours).where(OpeningHours.service_id.in_(chunk)))
-        services = {s.id: s for s in db.scalars(select(Service).where(Service.id.in_(chunk)))}
-        for service_id in chunk:
-            service = services.get(service_id)
-            if service is None:
-                db.execute(
-                    delete(SearchDocument).where(
-                        SearchDocument.kind == "service", SearchDocument.record_id == service_id
-                    )
+        loaded = _ServiceChunk(db, chunk)
+        gone = set(chunk) - {s.id for s in loaded.services}
+        if gone:
+            db.execute(
+                delete(SearchDocument).where(
+                    SearchDocument.kind == "service", SearchDocument.record_id.in_(gone)
                 )
-                continue
-            _put_document(db, "service", service.id, _service_text(db, service))
-            db.add_all(_opening_hours(db, service))
-    for chunk in _chunks(job_ids):
-        jobs = {j.id: j for j in db.scalars(select(JobPosting).where(JobPosting.id.in_(chunk)))}
-        for job_id in chunk:
-            job = jobs.get(job_id)
-            if job is None:
-                db.execute(
-                    delete(SearchDocument).where(
-                        SearchDocument.kind == "job", SearchDocument.record_id == job_id
-                    )
-                )
-                continue
-            organization = db.get(Organization, job.organization_id)
-            location = db.get(Location, job.location_id) if job.location_id else None
-            _put_document(
-                db,
-                "job",
-                job.id,
-                [
-                    job.title,
-                    job.description,
-                    organization.name if organization else None,
-                    location.name if location else None,
-                    " ".join(job.employment_type or []).replace("_", " "),
-                ],
             )
+        _put_documents(db, "service", {s.id: loaded.text(s) for s in loaded.services})
+        ranges = [r for s in loaded.services for r in loaded.opening_hours(s)]
+        if ranges:
+            db.execute(insert(OpeningHours), ranges)
+    for chunk in _chunks(job_ids):
+        jobs = list(db.scalars(select(JobPosting).where(JobPosting.id.in_(chunk))))
+        gone = set(chunk) - {j.id for j in jobs}
+        if gone:
+            db.execute(
+                delete(SearchDocument).where(
+                    SearchDocument.kind == "job", SearchDocument.record_id.in_(gone)
+                )
+            )
+        organizations = {
+            org_id: name
+            for org_id, name in db.execute(
+                select(Organization.id, Organization.name).where(
+                    Organization.id.in_({j.organization_id for j in jobs})
+                )
+            )
+        }
+        places = {
+            location_id: name
+            for location_id, name in db.execute(
+                select(Location.id, Location.name).where(
+                    Location.id.in_({j.location_id for j in jobs if j.location_id})
+                )
+            )
+        }
+        _put_documents(
+            db,
+            "job",
+            {
+                j.id: [
+                    j.title,
+                    j.description,
+                    organizations.get(j.organization_id),
+                    places.get(j.location_id or ""),
+                    " ".join(j.employment_type or []).replace("_", " "),
+                ]
+                for j in jobs
+            },
+        )
     db.flush()
 
 

@@ -134,7 +134,7 @@ def hits(
         .join(Location, Location.id == ServiceAtLocation.location_id)
         .where(ServiceAtLocation.service_id.in_(ids))
         .order_by(Location.name, Location.id)
-    ).tuples():
+    ):
         places[service_id].append(place)
     addresses = _addresses(db, [loc.id for locs in places.values() for loc in locs])
     categories = _categories(db, ids)
@@ -146,9 +146,15 @@ def hits(
         if point is not None and candidates:
             located = [c for c in candidates if c.latitude is not None and c.longitude is not None]
             if located:
+                # The location the search matched is the one at the distance it found
+                # (the nearest one that was in range and open, when those were asked).
+                target = distance if distance is not None else 0.0
                 location = min(
                     located,
-                    key=lambda c: hw_distance(c.latitude, c.longitude, *point) or 0.0,  # type: ignore[arg-type]
+                    key=lambda c: abs(
+                        (hw_distance(c.latitude, c.longitude, *point) or 0.0)  # type: ignore[arg-type]
+                        - target
+                    ),
                 )
         elif candidates:
             location = candidates[0]

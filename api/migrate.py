@@ -17,7 +17,7 @@ db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
 
 # Search indexes each backend builds its own way (see 0004_directory): not in the models.
-BACKEND_SEARCH_OBJECTS = ("search_fts", "ix_search_documents_tsv")
+BACKEND_SEARCH_OBJECTS = ("search_fts", "search_tsv", "ix_search_documents_tsv")
 
 
 def include_object(

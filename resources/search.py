@@ -1,8 +1,8 @@
 """Directory search: the same answers on SQLite and PostgreSQL.
 
 One query per page, built from the arguments:
-- words: PostgreSQL matches ``to_tsvector('simple', body)`` (GIN-indexed) against prefix
-  terms and ranks with ``ts_rank``; SQLite matches the FTS5 table and ranks with
+- words: PostgreSQL matches the stored ``to_tsvector('simple', body)`` column (GIN-indexed)
+  against prefix terms and ranks with ``ts_rank``; SQLite matches the FTS5 table and ranks with
   ``bm25``. Both see the same normalized text (see ``indexing.normalize``), so the same
   records match; only the order of equal ranks may differ;
 - point and radius: a bounding box on the indexed latitude/longitude first, then the
@@ -32,6 +32,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -89,7 +90,8 @@ def text_match(db: Session, kind: str, words: str) -> Any | None:
         return None
     if db.get_bind().dialect.name == "postgresql":
         query = " & ".join(f"{t}:*" for t in terms)
-        vector = func.to_tsvector("simple", SearchDocument.body)
+        # A generated column made by the migration (PostgreSQL only; not in the model).
+        vector: Any = literal_column("search_documents.search_tsv")
         tsquery = func.to_tsquery("simple", query)
         return (
             select(
@@ -134,10 +136,26 @@ def category_paths(db: Session, codes: list[str]) -> list[str]:
     return sorted({row.path for row in found})
 
 
+# The distinct zones of opening_hours by walking the (timezone, ...) index one value at a
+# time (a "loose index scan"): a few index probes, where DISTINCT would read every row.
+_ZONES = text(
+    "WITH RECURSIVE zones(zone) AS ("
+    " SELECT min(timezone) FROM opening_hours"
+    " UNION ALL"
+    " SELECT (SELECT min(timezone) FROM opening_hours WHERE timezone > zones.zone)"
+    " FROM zones WHERE zones.zone IS NOT NULL"
+    ") SELECT zone FROM zones WHERE zone IS NOT NULL"
+)
+
+
+def time_zones(db: Session) -> list[str]:
+    return list(db.scalars(_ZONES))
+
+
 def open_condition(db: Session, at: datetime, location_id: Any | None) -> ColumnElement[bool]:
     """EXISTS a weekly range covering ``at`` on the place's own clock. The closing minute
     itself is closed."""
-    zones = db.scalars(select(OpeningHours.timezone).distinct()).all()
+    zones = time_zones(db)
     per_zone = []
     for zone in zones:
         local = at.astimezone(ZoneInfo(zone))
@@ -235,7 +253,6 @@ def search_services(
         .where(*conditions)
         .group_by(Service.id)
     )
-    total = db.scalar(select(func.count()).select_from(grouped.subquery())) or 0
     sort = args.get("sort") or ("relevance" if words is not None else None)
     if sort == "distance":
         order = [distance.asc(), Service.name, Service.id]
@@ -247,7 +264,20 @@ def search_services(
         order = [distance.asc(), Service.name, Service.id]
     else:
         order = [func.max(Service.name), Service.id]
-    rows = db.execute(_page(grouped.order_by(*order), args["page"], args["page_size"])).all()
+    return _page_with_total(db, grouped, order, args)
+
+
+def _page_with_total(
+    db: Session, query: Select[Any], order: list[Any], args: dict[str, Any]
+) -> tuple[list[tuple[str, float | None]], int]:
+    """One page and the total in one query (a window count over the matches); only a page
+    past the end needs a second query to count."""
+    counted = query.add_columns(func.count().over().label("total")).order_by(*order)
+    rows = db.execute(_page(counted, args["page"], args["page_size"])).all()
+    if rows:
+        total = int(rows[0].total)
+    else:
+        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     return [(row.id, row.distance) for row in rows], total
 
 
@@ -305,6 +335,4 @@ def search_jobs(
         ]
         start = (args["page"] - 1) * args["page_size"]
         return [(r.id, r.distance) for r in kept[start : start + args["page_size"]]], len(kept)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.execute(_page(query.order_by(*order), args["page"], args["page_size"])).all()
-    return [(row.id, row.distance) for row in rows], total
+    return _page_with_total(db, query, order, args)

@@ -223,10 +223,14 @@ def delete_service(db: Session, service: Service, now: datetime) -> None:
 
 
 def _listing(db: Session, resource_id: str, now: datetime) -> tuple[str, Service | JobPosting]:
+    """A service, or an open job posting, by id; anything else is 'listing not found'."""
     service = db.get(Service, resource_id)
     if service is not None:
         return "service", service
-    return "job", get_job(db, resource_id, now)
+    try:
+        return "job", get_job(db, resource_id, now)
+    except Problem:
+        raise not_found("listing") from None
 
 
 def save(

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -38,6 +39,7 @@ def test_the_dispatcher_process_delivers_a_due_reminder_once(
         "SECRET_KEY": "x",
         "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"],
         "LOG_LEVEL": "WARNING",
+        "PYTHONFAULTHANDLER": "1",
         "REMINDER_DISPATCH_INTERVAL": "1",
         "HOMEWARD_INSTANCE_PATH": app.config["INSTANCE_PATH"],
     }
@@ -48,11 +50,23 @@ def test_the_dispatcher_process_delivers_a_due_reminder_once(
         stderr=subprocess.PIPE,
     )
     try:
-        [message] = push.wait_for(1, timeout=30)
+        try:
+            [message] = push.wait_for(1, timeout=30)
+        except AssertionError:
+            process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            _, stderr = process.communicate(timeout=15)
+            with app.app_context(), sessions() as db:
+                row = db.scalar(select(ReminderDelivery))
+                state = (row.state, row.last_error, row.due_at, row.occurrence_at, row.attempts)
+            raise AssertionError(
+                f"no push; delivery {state}; now {datetime.now(UTC)} / {time.time()}; "
+                f"dispatcher said: {stderr.decode()[:5000]}"
+            ) from None
         assert message.json["body"].startswith("Appointment ")
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=15)
     assert push.count() == 1
     with app.app_context(), sessions() as db:
         assert db.scalar(select(ReminderDelivery)).state == DeliveryState.SENT

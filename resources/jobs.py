@@ -11,7 +11,8 @@ from api.accounts.models import Account
 from api.db import new_id
 from api.errors import Problem, not_found
 from resources import indexing
-from resources.models import Address, JobPosting, Location
+from resources.models import JobPosting
+from resources.service import new_location
 
 PLAIN = (
     "title",
@@ -65,22 +66,7 @@ def _apply(db: Session, job: JobPosting, fields: dict[str, Any], now: datetime) 
         if place is None:
             job.location_id = None
         else:
-            location = Location(
-                id=new_id(),
-                organization_id=job.organization_id,
-                name=place["name"],
-                latitude=place["latitude"],
-                longitude=place["longitude"],
-                timezone=place.get("timezone") or "America/Los_Angeles",
-                last_verified_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            db.add(location)
-            db.flush()
-            if place.get("address"):
-                db.add(Address(id=new_id(), location_id=location.id, **place["address"]))
-            job.location_id = location.id
+            job.location_id = new_location(db, job.organization_id, place, now).id
     _check_dates(job)
     job.updated_at = now
     db.flush()

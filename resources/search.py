@@ -117,23 +117,26 @@ def text_match(db: Session, kind: str, words: str) -> Any | None:
     )
 
 
-def category_paths(db: Session, codes: list[str]) -> list[str]:
-    """The paths of the chosen terms (by code or id); an unknown one is a 422."""
-    found = db.execute(
-        select(TaxonomyTerm.code, TaxonomyTerm.id, TaxonomyTerm.path).where(
-            or_(TaxonomyTerm.code.in_(codes), TaxonomyTerm.id.in_(codes))
-        )
+def terms_by_code(db: Session, codes: list[str], field: str) -> list[TaxonomyTerm]:
+    """Taxonomy terms by code (or id); an unknown one is a 422 naming ``field``."""
+    found = db.scalars(
+        select(TaxonomyTerm).where(or_(TaxonomyTerm.code.in_(codes), TaxonomyTerm.id.in_(codes)))
     ).all()
-    known = {c for row in found for c in (row.code, row.id)}
+    known = {c for term in found for c in (term.code, term.id)}
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise Problem(
             422,
-            f"There is no category {unknown[0]!r}; see /hsds/taxonomies for the codes.",
+            f"There is no category {unknown[0]!r}; see /hsds/taxonomy_terms for the codes.",
             kind="validation-error",
-            errors={"category": [f"Unknown category: {c}" for c in unknown]},
+            errors={field: [f"Unknown category: {c}" for c in unknown]},
         )
-    return sorted({row.path for row in found})
+    return list(found)
+
+
+def category_paths(db: Session, codes: list[str]) -> list[str]:
+    """The paths of the chosen terms: each matches itself and its children."""
+    return sorted({term.path for term in terms_by_code(db, codes, "category")})
 
 
 # The distinct zones of opening_hours by walking the (timezone, ...) index one value at a
@@ -176,6 +179,21 @@ def open_condition(db: Session, at: datetime, location_id: Any | None) -> Column
             or_(OpeningHours.location_id == location_id, OpeningHours.location_id.is_(None))
         )
     return exists(select(OpeningHours.id).where(*where))
+
+
+def near(point: Point, radius: float | None) -> tuple[Any, list[ColumnElement[bool]]]:
+    """The exact distance from ``point`` to a Location row, and the conditions of being
+    within ``radius`` of it: the indexed bounding box first, then the distance itself."""
+    exact = func.hw_distance(Location.latitude, Location.longitude, point.lat, point.lng)
+    conditions: list[ColumnElement[bool]] = [Location.latitude.is_not(None)]
+    if radius is not None:
+        min_lat, max_lat, min_lng, max_lng = point.box(radius)
+        conditions += [
+            Location.latitude.between(min_lat, max_lat),
+            Location.longitude.between(min_lng, max_lng),
+            exact <= radius,
+        ]
+    return exact, conditions
 
 
 def _page(query: Select[Any], page: int, page_size: int) -> Select[Any]:
@@ -224,15 +242,8 @@ def search_services(
         query = query.join(ServiceAtLocation, ServiceAtLocation.service_id == Service.id).join(
             Location, Location.id == ServiceAtLocation.location_id
         )
-        exact = func.hw_distance(Location.latitude, Location.longitude, point.lat, point.lng)
-        conditions.append(Location.latitude.is_not(None))
-        if radius is not None:
-            min_lat, max_lat, min_lng, max_lng = point.box(radius)
-            conditions += [
-                Location.latitude.between(min_lat, max_lat),
-                Location.longitude.between(min_lng, max_lng),
-                exact <= radius,
-            ]
+        exact, within = near(point, radius)
+        conditions += within
         distance = func.min(exact)
     at = args.get("at") or (now if args.get("open_now") else None)
     if at is not None:
@@ -299,15 +310,8 @@ def search_jobs(
     distance: Any = cast(null(), Float)
     if point is not None:
         query = query.join(Location, Location.id == JobPosting.location_id)
-        distance = func.hw_distance(Location.latitude, Location.longitude, point.lat, point.lng)
-        conditions.append(Location.latitude.is_not(None))
-        if radius is not None:
-            min_lat, max_lat, min_lng, max_lng = point.box(radius)
-            conditions += [
-                Location.latitude.between(min_lat, max_lat),
-                Location.longitude.between(min_lng, max_lng),
-                distance <= radius,
-            ]
+        distance, within = near(point, radius)
+        conditions += within
     score: Any = literal(0.0, Float)
     words = text_match(db, "job", args["q"]) if args.get("q") else None
     if args.get("q") and words is None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.accounts.models import Account
 from api.db import insert_ignoring_conflicts, new_id
 from api.errors import Problem, not_found
-from resources import indexing
+from resources import indexing, search
 from resources.hours import format_clock, parse_clock
 from resources.models import (
     Address,
@@ -28,7 +28,6 @@ from resources.models import (
     Schedule,
     Service,
     ServiceAtLocation,
-    TaxonomyTerm,
 )
 
 SIMPLE_FIELDS = (
@@ -88,22 +87,6 @@ def _language_name(code: str) -> str | None:
         return None
 
 
-def _terms(db: Session, codes: list[str]) -> list[TaxonomyTerm]:
-    found = db.scalars(
-        select(TaxonomyTerm).where(or_(TaxonomyTerm.code.in_(codes), TaxonomyTerm.id.in_(codes)))
-    ).all()
-    known = {c for t in found for c in (t.code, t.id)}
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise Problem(
-            422,
-            f"There is no category {unknown[0]!r}.",
-            kind="validation-error",
-            errors={"categories": [f"Unknown category: {c}" for c in unknown]},
-        )
-    return list(found)
-
-
 def _schedule_rows(hours: list[dict[str, Any]], **owner: str) -> list[Schedule]:
     return [
         Schedule(
@@ -116,6 +99,29 @@ def _schedule_rows(hours: list[dict[str, Any]], **owner: str) -> list[Schedule]:
         )
         for h in hours
     ]
+
+
+def new_location(
+    db: Session, organization_id: str, fields: dict[str, Any], now: datetime
+) -> Location:
+    """A place of the organization, with its address when given."""
+    location = Location(
+        id=new_id(),
+        organization_id=organization_id,
+        name=fields["name"],
+        description=fields.get("description"),
+        latitude=fields["latitude"],
+        longitude=fields["longitude"],
+        timezone=fields.get("timezone") or "America/Los_Angeles",
+        last_verified_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(location)
+    db.flush()  # no ORM relationships: parents go in before their children
+    if fields.get("address"):
+        db.add(Address(id=new_id(), location_id=location.id, **fields["address"]))
+    return location
 
 
 def _replace_locations(
@@ -135,22 +141,7 @@ def _replace_locations(
         if not still_used:
             db.execute(delete(Location).where(Location.id == location_id))
     for fields in locations:
-        location = Location(
-            id=new_id(),
-            organization_id=service.organization_id,
-            name=fields["name"],
-            description=fields.get("description"),
-            latitude=fields["latitude"],
-            longitude=fields["longitude"],
-            timezone=fields.get("timezone") or "America/Los_Angeles",
-            last_verified_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        db.add(location)
-        db.flush()  # no ORM relationships: parents go in before their children
-        if fields.get("address"):
-            db.add(Address(id=new_id(), location_id=location.id, **fields["address"]))
+        location = new_location(db, service.organization_id, fields, now)
         db.add_all(_schedule_rows(fields.get("hours") or [], location_id=location.id))
         db.add(ServiceAtLocation(id=new_id(), service_id=service.id, location_id=location.id))
 
@@ -163,7 +154,7 @@ def _apply(db: Session, service: Service, fields: dict[str, Any], now: datetime)
         setattr(service, name, value)
     db.flush()
     if "categories" in fields:
-        terms = _terms(db, fields["categories"])
+        terms = search.terms_by_code(db, fields["categories"], "categories")
         db.execute(
             delete(Attribute).where(
                 Attribute.link_id == service.id,

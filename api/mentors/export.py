@@ -25,21 +25,6 @@ def export_sharing(db: Session, account: Account) -> dict[str, Any]:
     log, _ = access.access_log(db, account.id, 1, 1_000_000)
     return {
         "grants": grants,
-        "invites": [
-            {
-                name: getattr(i, name)
-                for name in (
-                    "id",
-                    "scopes",
-                    "share_history",
-                    "grant_expires_at",
-                    "created_at",
-                    "expires_at",
-                    "redeemed_at",
-                    "redeemed_by",
-                )
-            }
-            for i in invites
-        ],
+        "invites": [{**service.invite_view(i), "redeemed_by": i.redeemed_by} for i in invites],
         "access_log": log,
     }

@@ -91,20 +91,55 @@ def create(
     db: Session, member: Account, fields: dict[str, Any], now: datetime
 ) -> tuple[Appointment, bool]:
     """Create an appointment, or, when the phone retries with an id it already created,
-    update that one with the fields given (nothing else reset). Returns (appointment, created)."""
-    appointment_id = fields.pop("id", None)
-    if appointment_id is not None:
-        existing = db.get(Appointment, appointment_id)
-        if existing is not None:
-            if existing.member_id != member.id:
-                raise Problem(
-                    409,
-                    "This id is already in use; let the phone pick another.",
-                    kind="id-conflict",
-                    errors={"id": ["Already in use."]},
-                )
-            return update(db, existing, member, fields, now), False
-    appointment = Appointment(
+    update that one with the fields given (nothing else reset). Returns (appointment, created).
+
+    The id is claimed with INSERT ... ON CONFLICT DO NOTHING, so a retry racing the first
+    request waits for it and then updates, instead of failing on the key.
+    """
+    appointment_id = fields.pop("id", None) or new_id()
+    # Checked before anything is written: a bad body changes nothing.
+    draft = _new(member, now)
+    _apply(draft, fields)
+    _validate(draft)
+    columns = ("title", "kind", "starts_local", "ends_local", "timezone", "recurrence")
+    claimed = insert_ignoring_conflicts(
+        db,
+        Appointment,
+        [
+            {
+                **{name: getattr(draft, name) for name in columns},
+                "id": appointment_id,
+                "member_id": member.id,
+                "reminder_offsets": draft.reminder_offsets,
+                "channels": draft.channels,
+                "status": draft.status,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+        ["id"],
+    )
+    appointment = db.get(Appointment, appointment_id, populate_existing=True)
+    assert appointment is not None
+    if appointment.member_id != member.id:
+        raise Problem(
+            409,
+            "This id is already in use; let the phone pick another.",
+            kind="id-conflict",
+            errors={"id": ["Already in use."]},
+        )
+    if not claimed:
+        return update(db, appointment, member, fields, now), False
+    _apply(appointment, fields)  # the sealed fields (location, notes) go in through the ORM
+    _validate(appointment)
+    db.flush()
+    replan(db, appointment, member, now)
+    return appointment, True
+
+
+def _new(member: Account, now: datetime) -> Appointment:
+    """An appointment with the defaults, not added to any session."""
+    return Appointment(
         member_id=member.id,
         created_at=now,
         updated_at=now,
@@ -114,14 +149,6 @@ def create(
         reminder_offsets=list(planning.DEFAULT_OFFSETS),
         channels=list(planning.DEFAULT_CHANNELS),
     )
-    if appointment_id is not None:
-        appointment.id = appointment_id
-    _apply(appointment, fields)
-    _validate(appointment)
-    db.add(appointment)
-    db.flush()
-    replan(db, appointment, member, now)
-    return appointment, True
 
 
 def update(

@@ -10,6 +10,7 @@ Problem with per-field errors and changes nothing.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -839,3 +840,42 @@ def test_no_token_is_401(client, member):
 
     assert fetch(client, member, created["id"]) == created
     assert listing(client, member)["total"] == 1
+
+
+def post_at_once(app: Any, person: Any, body: dict[str, Any], times: int = 2) -> list[Any]:
+    """The same POST from several threads, released together."""
+    barrier = threading.Barrier(times)
+    answers: list[Any] = [None] * times
+
+    def send(index: int) -> None:
+        own_client = app.test_client()
+        barrier.wait()
+        answers[index] = own_client.post("/api/v1/appointments", json=body, headers=person.headers)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+def test_a_retry_racing_the_first_post_makes_one_appointment_and_one_plan(client, member, app):
+    """A phone retries while its first POST is still in flight: one appointment, one set of
+    reminders, answers 201 and 200, never a 500."""
+    for attempt in range(4):
+        appointment_id = f"race-{attempt}"
+        body = {
+            "id": appointment_id,
+            "title": "ID office",
+            "starts_at": "2026-12-20T10:00",
+            "location": "Room 3",
+        }
+        answers = post_at_once(app, member, body)
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [200, 201], [a.get_data(as_text=True)[:200] for a in answers]
+        assert fetch(client, member, appointment_id)["location"] == "Room 3"
+        rows = outbox(app, appointment_id)
+        keys = [(r["occurrence_local"], r["offset_key"], r["channel"]) for r in rows]
+        assert keys and len(keys) == len(set(keys))
+    assert listing(client, member)["total"] == 4

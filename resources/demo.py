@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db import commit_session, get_session, utcnow
@@ -24,6 +25,7 @@ from resources import indexing
 from resources.importers import import_paths
 from resources.models import (
     Address,
+    Attribute,
     BackgroundCheck,
     JobPosting,
     Location,
@@ -32,6 +34,7 @@ from resources.models import (
     Schedule,
     Service,
     ServiceAtLocation,
+    TaxonomyTerm,
     YesNoUnknown,
 )
 
@@ -68,6 +71,7 @@ HOUSING: list[dict[str, Any]] = [
             "requires_id": False,
         },
         "place": ("Harbor Recovery Residence", 37.4852, -122.2364, "1200 Example Ave"),
+        "categories": ["103-05-04-02"],  # Open Eligibility: Sober Living
         "hours": [("MO,TU,WE,TH,FR", "09:00", "17:00"), ("SA", "10:00", "14:00")],
     },
     {
@@ -85,6 +89,7 @@ HOUSING: list[dict[str, Any]] = [
             "requires_id": True,
         },
         "place": ("Bridge Apartments office", 37.5630, -122.3255, "400 Sample St"),
+        "categories": ["103-05-04"],  # Short-Term Housing
         "hours": [("MO,WE,FR", "10:00", "16:00"), ("TU,TH", "12:00", "19:00")],
     },
     {
@@ -99,6 +104,7 @@ HOUSING: list[dict[str, Any]] = [
             "requires_id": False,
         },
         "place": ("Harbor Night Shelter", 37.4636, -122.4286, "77 Harbor Rd"),
+        "categories": ["103-01"],  # Emergency Shelter
         "hours": [("MO,TU,WE,TH,FR,SA,SU", "19:00", "07:00")],
     },
 ]
@@ -203,6 +209,17 @@ def seed_fictional(db: Session, now: datetime) -> tuple[list[str], list[str]]:
                 byday=days,
                 opens_at=opens,
                 closes_at=closes,
+            )
+        terms = db.scalars(select(TaxonomyTerm).where(TaxonomyTerm.code.in_(item["categories"])))
+        for term in terms:
+            _upsert(
+                db,
+                Attribute,
+                f"{key}:category:{term.code}",
+                link_id=service.id,
+                link_entity="service",
+                link_type="category",
+                taxonomy_term_id=term.id,
             )
         services.append(service.id)
     jobs = []

@@ -96,13 +96,28 @@ class _ServiceChunk:
                 )
             )
         }
+        # A service is found by its categories' names and their parents' ("Sober Living"
+        # is also "Short-Term Housing", "Residential Housing" and "Housing").
         self.terms: dict[str, list[str]] = defaultdict(list)
-        for link_id, term_name in db.execute(
-            select(Attribute.link_id, TaxonomyTerm.name)
+        paths: dict[str, list[str]] = defaultdict(list)
+        for link_id, term_name, path in db.execute(
+            select(Attribute.link_id, TaxonomyTerm.name, TaxonomyTerm.path)
             .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
             .where(Attribute.link_id.in_(ids), Attribute.link_entity == "service")
         ):
             self.terms[link_id].append(term_name)
+            paths[link_id].append(path)
+        codes = {c for ps in paths.values() for p in ps for c in p.strip("/").split("/") if c}
+        names: dict[str, str] = {}
+        for chunk in _chunks(sorted(codes)):
+            for code, term_name in db.execute(
+                select(TaxonomyTerm.code, TaxonomyTerm.name).where(TaxonomyTerm.code.in_(chunk))
+            ):
+                if code is not None:
+                    names[code] = term_name
+        for link_id, service_paths in paths.items():
+            own = {c for p in service_paths for c in p.strip("/").split("/") if c}
+            self.terms[link_id] += sorted({names[c] for c in own if c in names})
         self.pairs: dict[str, list[tuple[str, str, str, str | None]]] = defaultdict(list)
         for sal_id, service_id, location_id, zone, name in db.execute(
             select(

@@ -14,7 +14,7 @@ from api.auth import current_account, login_required
 from api.db import get_session, utcnow
 from api.extensions import limiter
 from api.pagination import PageArgs, envelope
-from resources import jobs, schemas, search, service, views
+from resources import jobs, schemas, search, service, views, write_schemas
 
 resources_blp = Blueprint(
     "resources",
@@ -62,7 +62,7 @@ def get_resource(resource_id: str) -> dict[str, Any]:
 
 @resources_blp.route("", methods=["POST"])
 @login_required(Role.STAFF)
-@resources_blp.arguments(schemas.ResourceCreateSchema)
+@resources_blp.arguments(write_schemas.ResourceCreateSchema)
 @resources_blp.response(201, schemas.ResourceSchema)
 def create_resource(body: dict[str, Any]) -> dict[str, Any]:
     """Staff: a new listing of their own organization."""
@@ -72,7 +72,7 @@ def create_resource(body: dict[str, Any]) -> dict[str, Any]:
 
 @resources_blp.route("/<id:resource_id>", methods=["PATCH"])
 @login_required(Role.STAFF)
-@resources_blp.arguments(schemas.ResourceWriteFields)
+@resources_blp.arguments(write_schemas.ResourceWriteFields)
 @resources_blp.response(200, schemas.ResourceSchema)
 def patch_resource(changes: dict[str, Any], resource_id: str) -> dict[str, Any]:
     """Staff: change their organization's listing (lists given replace the old ones)."""
@@ -96,7 +96,7 @@ def delete_resource(resource_id: str) -> None:
     key_func=lambda: f"account:{current_account().id}",
     scope="listing-reports",
 )
-@resources_blp.arguments(schemas.ReportCreateSchema)
+@resources_blp.arguments(write_schemas.ReportCreateSchema)
 @resources_blp.response(201, schemas.ReportSchema)
 def report_resource(body: dict[str, Any], resource_id: str) -> dict[str, Any]:
     """Say a listing (a service or a job) is wrong or closed; its staff will see it."""
@@ -126,7 +126,7 @@ def get_job(job_id: str) -> dict[str, Any]:
 
 @jobs_blp.route("", methods=["POST"])
 @login_required(Role.STAFF)
-@jobs_blp.arguments(schemas.JobCreateSchema)
+@jobs_blp.arguments(write_schemas.JobCreateSchema)
 @jobs_blp.response(201, schemas.JobSchema)
 def create_job(body: dict[str, Any]) -> dict[str, Any]:
     """Staff: post a job for their own organization."""
@@ -137,7 +137,7 @@ def create_job(body: dict[str, Any]) -> dict[str, Any]:
 
 @jobs_blp.route("/<id:job_id>", methods=["PATCH"])
 @login_required(Role.STAFF)
-@jobs_blp.arguments(schemas.JobWriteFields)
+@jobs_blp.arguments(write_schemas.JobWriteFields)
 @jobs_blp.response(200, schemas.JobSchema)
 def patch_job(changes: dict[str, Any], job_id: str) -> dict[str, Any]:
     """Staff: change their organization's posting (expired ones too, to extend them)."""
@@ -190,7 +190,7 @@ def list_reports(args: dict[str, Any]) -> dict[str, Any]:
 
 @reports_blp.route("/<id:report_id>", methods=["PATCH"])
 @login_required(Role.STAFF)
-@reports_blp.arguments(schemas.ReportUpdateSchema)
+@reports_blp.arguments(write_schemas.ReportUpdateSchema)
 @reports_blp.response(200, schemas.ReportSchema)
 def resolve_report(body: dict[str, Any], report_id: str) -> dict[str, Any]:
     return service.resolve_report(

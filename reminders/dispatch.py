@@ -25,19 +25,17 @@ from flask import Flask
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.accounts.models import Account, Device, NotificationDetail
+from api.accounts.models import Account, Device
 from api.db import utcnow
 from reminders import texts
 from reminders.channels import Outcome, PushSender, PushTarget, Result, SmsSender
 from reminders.models import (
-    REMINDABLE,
-    Appointment,
     Channel,
     DeliveryState,
-    NoticeKind,
     ReminderDelivery,
     SmsOptOut,
 )
+from reminders.notices import DESCRIBERS, Described
 from reminders.planning import QuietHours, to_local, to_utc
 
 log = logging.getLogger(__name__)
@@ -149,71 +147,6 @@ def _settle(db: Session, delivery_id: str, worker: str, **values: Any) -> None:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-
-
-@dataclass(frozen=True)
-class Described:
-    """What a claimed notice says, worked out by its kind's describer."""
-
-    notification: texts.Notification
-    payload: dict[str, Any]
-    # Why a notice that reached its deadline (occurrence_at) is skipped, and that deadline.
-    too_late: str = "the appointment had started"
-    deadline: str = "the appointment"
-
-
-# (db, rows of one kind, recipients by id, now) -> per row id: what to send, or why not.
-Describer = Callable[
-    [Session, list[ReminderDelivery], dict[str, Account], datetime], dict[str, "Described | str"]
-]
-DESCRIBERS: dict[NoticeKind, Describer] = {}
-
-
-def register_describer(kind: NoticeKind, describer: Describer) -> None:
-    """A domain that queues notices of its own kind says here what they read."""
-    DESCRIBERS[kind] = describer
-
-
-def describe_reminders(
-    db: Session, rows: list[ReminderDelivery], accounts: dict[str, Account], now: datetime
-) -> dict[str, Described | str]:
-    appointments = {
-        a.id: a
-        for a in db.scalars(
-            select(Appointment).where(Appointment.id.in_({r.appointment_id for r in rows}))
-        )
-    }
-    described: dict[str, Described | str] = {}
-    for row in rows:
-        appointment, account = appointments.get(row.appointment_id or ""), accounts[row.member_id]
-        if appointment is None or appointment.status not in REMINDABLE:
-            described[row.id] = "the appointment is no longer scheduled"
-            continue
-        # The time shown is the appointment's own wall-clock time, where it happens.
-        place_zone = ZoneInfo(appointment.timezone)
-        notification = texts.reminder(
-            locale=account.locale,
-            detailed=account.notification_detail == NotificationDetail.DETAILED,
-            kind=appointment.kind,
-            title=appointment.title,
-            starts=row.occurrence_local,
-            now=to_local(now, place_zone),
-            sms=row.channel == Channel.SMS,
-        )
-        described[row.id] = Described(
-            notification,
-            {
-                "title": notification.title,
-                "body": notification.body,
-                "tag": f"appointment-{appointment.id}",
-                "appointment_id": appointment.id,
-                "starts_at": row.occurrence_at.isoformat(),
-            },
-        )
-    return described
-
-
-register_describer(NoticeKind.REMINDER, describe_reminders)
 
 
 def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job]:

@@ -13,8 +13,8 @@ from api.accounts.models import Account
 from api.checkins.models import Checkin
 from api.mentors.models import Grant, Scope
 from reminders import texts
-from reminders.dispatch import Described, register_describer
 from reminders.models import Channel, NoticeKind, ReminderDelivery
+from reminders.notices import Described, register_describer
 from reminders.service import enqueue_notices
 
 # A call for help not delivered within a day is no longer news; it is skipped.

@@ -245,11 +245,10 @@ def search_services(
         exact, within = near(point, radius)
         conditions += within
         distance = func.min(exact)
+    # open_now=false means "open or not": no filter.
     at = args.get("at") or (now if args.get("open_now") else None)
     if at is not None:
         conditions.append(open_condition(db, at, Location.id if point is not None else None))
-    elif args.get("open_now") is False:
-        pass  # "not necessarily open": no filter
 
     score: Any = literal(0.0, Float)
     words = text_match(db, "service", args["q"]) if args.get("q") else None

@@ -68,13 +68,16 @@ def describe_help_alerts(
         c.id: c
         for c in db.scalars(select(Checkin).where(Checkin.id.in_({r.subject_id for r in rows})))
     }
+    helpers: dict[str, set[str]] = {}  # member -> mentors they let know, read once
     described: dict[str, Described | str] = {}
     for row in rows:
         checkin = checkins.get(row.subject_id or "")
         if checkin is None or not checkin.help_requested:
             described[row.id] = "the call for help was withdrawn"
             continue
-        if row.member_id not in {m.id for m in _helpers(db, checkin.member_id, now)}:
+        if checkin.member_id not in helpers:
+            helpers[checkin.member_id] = {m.id for m in _helpers(db, checkin.member_id, now)}
+        if row.member_id not in helpers[checkin.member_id]:
             described[row.id] = "the member no longer shares help alerts with this mentor"
             continue
         notification = texts.help_alert(accounts[row.member_id].locale)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.accounts.models import Account
 from api.db import insert_ignoring_conflicts, new_id
 from api.errors import Problem, not_found
+from api.pagination import paginate
 from resources import indexing, search
 from resources.hours import format_clock, parse_clock
 from resources.models import (
@@ -322,8 +323,6 @@ def organization_reports(
     db: Session, staff: Account, page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Reports about the staff member's organization: open ones first, newest first."""
-    from api.pagination import paginate
-
     query = (
         select(ListingReport)
         .where(ListingReport.organization_id == _staff_organization(staff))

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.checkins.models import Checkin
 from api.errors import Problem, not_found
 from api.mentors.models import CHECKIN_SCOPES, AccessLogEntry, Grant, Scope
-from api.mentors.service import active_grant
+from api.mentors.service import active_grant, in_force
 from api.pagination import paginate
 from reminders.models import Appointment
 
@@ -99,7 +99,6 @@ def log(db: Session, access: Access, action: str, record_ids: list[str], now: da
             at=now,
         )
     )
-    db.flush()
 
 
 def _visible_checkins(access: Access) -> Any:
@@ -183,18 +182,13 @@ def mentees(
     query = (
         select(Grant, Account.display_name, Account.username)
         .join(Account, Account.id == Grant.member_id)
-        .where(
-            Grant.mentor_id == mentor.id,
-            Grant.revoked_at.is_(None),
-            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
-        )
+        .where(Grant.mentor_id == mentor.id, in_force(now))
         .order_by(Grant.created_at.desc(), Grant.id)
     )
-    rows = db.execute(query).all()
-    total = len(rows)
-    page_rows = rows[(page - 1) * page_size : page * page_size]
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
     items = []
-    for grant, display_name, username in page_rows:
+    for grant, display_name, username in rows:
         log(db, Access(grant, frozenset(grant.scopes)), "mentees.list", [], now)
         items.append(
             {

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.checkins.models import Checkin
 from api.mentors.models import Grant, Scope
+from api.mentors.service import in_force
 from reminders import texts
 from reminders.models import Channel, NoticeKind, ReminderDelivery
 from reminders.notices import Described, register_describer
@@ -25,8 +26,7 @@ def _helpers(db: Session, member_id: str, now: datetime) -> list[Account]:
     grants = db.scalars(
         select(Grant).where(
             Grant.member_id == member_id,
-            Grant.revoked_at.is_(None),
-            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
+            in_force(now),
         )
     ).all()
     mentor_ids = [g.mentor_id for g in grants if Scope.HELP_ALERTS in g.scopes]

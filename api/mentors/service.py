@@ -169,7 +169,7 @@ def redeem(db: Session, mentor: Account, code: str, now: datetime) -> Grant:
     return grant
 
 
-def _in_force(now: datetime) -> Any:
+def in_force(now: datetime) -> Any:
     return and_(Grant.revoked_at.is_(None), or_(Grant.expires_at.is_(None), Grant.expires_at > now))
 
 
@@ -177,7 +177,7 @@ def active_grant(db: Session, member_id: str, mentor_id: str, now: datetime) -> 
     """The grant in force between these two, read fresh (never cached)."""
     return db.scalars(
         select(Grant)
-        .where(Grant.member_id == member_id, Grant.mentor_id == mentor_id, _in_force(now))
+        .where(Grant.member_id == member_id, Grant.mentor_id == mentor_id, in_force(now))
         .order_by(Grant.created_at.desc())
         .limit(1)
     ).first()
@@ -204,9 +204,9 @@ def list_grants(
         .order_by(Grant.created_at.desc(), Grant.id)
     )
     if active is True:
-        query = query.where(_in_force(now))
+        query = query.where(in_force(now))
     elif active is False:
-        query = query.where(~_in_force(now))
+        query = query.where(~in_force(now))
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = db.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
     return [

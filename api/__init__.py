@@ -64,6 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import resources
 
     resources.init_app(app, api)
+    from api import sync
+
+    sync.init_app(app, api)
     return app
 
 
@@ -79,6 +82,11 @@ def _register_checkins_and_mentors(app: Flask, api: extensions.HomewardApi) -> N
     api.register_blueprint(mentors_routes.grants_blp)
     api.register_blueprint(mentors_routes.mentees_blp)
     api.register_blueprint(mentors_routes.access_log_blp)
+    from api.checkins import sync as checkins_sync
+    from api.mentors import sync as mentors_sync
+
+    checkins_sync.register()
+    mentors_sync.register()
 
 
 def _vapid_public_key(app: Flask) -> None:

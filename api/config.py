@@ -115,6 +115,10 @@ def load(instance_path: str) -> dict[str, Any]:
         ),
         # Reports of wrong listings per member account.
         "RATELIMIT_REPORTS": os.environ.get("RATELIMIT_REPORTS", "20/hour"),
+        # Sync: how long deletions are remembered for phones (older phones get a
+        # replacement sync), and how long a push's Idempotency-Key answer is kept.
+        "SYNC_TOMBSTONE_DAYS": int(os.environ.get("SYNC_TOMBSTONE_DAYS", "30")),
+        "SYNC_RECEIPT_DAYS": int(os.environ.get("SYNC_RECEIPT_DAYS", "7")),
         # The zone of directory hours that name no place (service-wide schedules).
         "DIRECTORY_TIMEZONE": os.environ.get("DIRECTORY_TIMEZONE", "America/Los_Angeles"),
         # Compress JSON and text responses above this size for clients that accept it.

@@ -23,6 +23,9 @@ def _profile_changed(account: Any, *, db: Any, changed: set[str], now: Any) -> N
 def init_app(app: Flask, api: Api) -> None:
     """Register this domain's routes, CLI and signal receivers."""
     from reminders import cli, export, routes  # noqa: F401 (export registers itself)
+    from reminders import sync
+
+    sync.register()
 
     api.register_blueprint(routes.appointments_blp)
     api.register_blueprint(routes.calendar_blp)

@@ -22,6 +22,13 @@ def extend_plans(app: Flask) -> int:
         return service.extend_recurring(db, utcnow())
 
 
+def purge_sync(app: Flask) -> tuple[int, int]:
+    from api.sync.cli import purge
+
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
+        return purge(db, app.config["SYNC_TOMBSTONE_DAYS"], app.config["SYNC_RECEIPT_DAYS"])
+
+
 @reminders_cli.command("run")
 def run() -> None:
     """Run the dispatcher until stopped (its own process; never inside gunicorn).
@@ -50,6 +57,10 @@ def run() -> None:
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow(),
+    )
+    # The service's one scheduler process also keeps sync's tombstones within their horizon.
+    scheduler.add_job(
+        purge_sync, "interval", hours=6, args=[app], id="sync-purge", max_instances=1, coalesce=True
     )
     log.info("reminder dispatcher started", extra={"worker": dispatcher.worker})
     try:

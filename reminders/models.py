@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.crypto.sealed import SealedText
 from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, new_id, str_enum, utcnow
+from api.sync.models import SyncTracked, sync_indexes
 
 
 class Kind(enum.StrEnum):
@@ -50,7 +51,7 @@ class DeliveryState(enum.StrEnum):
     CANCELLED = "cancelled"  # the plan changed before it was due
 
 
-class Appointment(TimestampMixin, Base):
+class Appointment(SyncTracked, TimestampMixin, Base):
     __tablename__ = "appointments"
 
     # Client-supplied (the phone creates records offline) or generated.
@@ -77,7 +78,10 @@ class Appointment(TimestampMixin, Base):
     location = SealedText("location_sealed")
     notes = SealedText("notes_sealed")
 
-    __table_args__ = (Index("ix_appointments_member_id_starts_local", "member_id", "starts_local"),)
+    __table_args__ = (
+        Index("ix_appointments_member_id_starts_local", "member_id", "starts_local"),
+        *sync_indexes("appointments", "member_id"),
+    )
 
 
 class NoticeKind(enum.StrEnum):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.accounts.tokens import digest
-from api.db import insert_ignoring_conflicts, new_id
+from api.db import insert_ignoring_conflicts, new_id, utcnow
 from api.errors import Problem, not_found
 from reminders import planning
 from reminders.models import (
@@ -57,6 +57,16 @@ def _validate(appointment: Appointment) -> None:
                 kind="validation-error",
                 errors={"recurrence": [str(error)]},
             ) from None
+
+
+def check(member: Account, fields: dict[str, Any], existing: Appointment | None = None) -> None:
+    """Raise the 422 that saving these fields would raise, writing nothing."""
+    draft = _new(member, utcnow())
+    if existing is not None:
+        for name in ("starts_local", "ends_local", "timezone", "recurrence"):
+            setattr(draft, name, getattr(existing, name))
+    _apply(draft, fields)
+    _validate(draft)
 
 
 def _apply(appointment: Appointment, fields: dict[str, Any]) -> None:
@@ -242,6 +252,9 @@ def replan_member(db: Session, member: Account, now: datetime) -> int:
     for appointment in appointments:
         replan(db, appointment, member, now)
         count += 1
+    from reminders.sync import touch_member_appointments
+
+    touch_member_appointments(db, member.id)  # phones re-read the moved reminder times
     return count
 
 

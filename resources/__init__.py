@@ -17,7 +17,9 @@ def init_app(app: Flask, api: Api) -> None:
     api.register_blueprint(routes.saved_blp)
     api.register_blueprint(routes.reports_blp)
     api.register_blueprint(hsds_routes.hsds_blp)
-    from resources import cli, demo
+    from resources import cli, demo, sync
+
+    sync.register()
 
     app.cli.add_command(cli.resources_cli)
     app.cli.add_command(demo.demo_cli)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from resources import hours
@@ -204,6 +204,11 @@ def refresh(db: Session, service_ids: Iterable[str] = (), job_ids: Iterable[str]
     of these jobs. Deleted records lose theirs."""
     service_ids, job_ids = sorted(set(service_ids)), sorted(set(job_ids))
     db.flush()
+    # Whatever changed a listing (its place, phones, hours) changes its synced summary.
+    for chunk in _chunks(service_ids):
+        db.execute(update(Service).where(Service.id.in_(chunk)).values(sync_version=None))
+    for chunk in _chunks(job_ids):
+        db.execute(update(JobPosting).where(JobPosting.id.in_(chunk)).values(sync_version=None))
     for chunk in _chunks(service_ids):
         db.execute(delete(OpeningHours).where(OpeningHours.service_id.in_(chunk)))
         loaded = _ServiceChunk(db, chunk)

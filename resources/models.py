@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UTCDateTime, new_id, str_enum, utcnow
+from api.sync.models import SyncTracked, sync_indexes
 
 ID = 100  # length of an id column
 
@@ -132,7 +133,7 @@ class ReentryFacts:
     )
 
 
-class Service(ListingMixin, ReentryFacts, Base):
+class Service(SyncTracked, ListingMixin, ReentryFacts, Base):
     __tablename__ = "services"
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True, default=new_id)
@@ -166,7 +167,10 @@ class Service(ListingMixin, ReentryFacts, Base):
     federally_assisted: Mapped[bool | None] = mapped_column(Boolean)
     requires_id: Mapped[bool | None] = mapped_column(Boolean)
 
-    __table_args__ = (Index("ix_services_organization_id", "organization_id"),)
+    __table_args__ = (
+        Index("ix_services_organization_id", "organization_id"),
+        *sync_indexes("services"),
+    )
 
 
 class LocationType(enum.StrEnum):
@@ -368,7 +372,7 @@ class EmploymentType(enum.StrEnum):
     OTHER = "OTHER"
 
 
-class JobPosting(ListingMixin, Base):
+class JobPosting(SyncTracked, ListingMixin, Base):
     """A job (schema.org JobPosting), hired by an HSDS organization, at an HSDS location."""
 
     __tablename__ = "job_postings"
@@ -402,6 +406,7 @@ class JobPosting(ListingMixin, Base):
     __table_args__ = (
         Index("ix_job_postings_organization_id", "organization_id"),
         Index("ix_job_postings_valid_through", "valid_through"),
+        *sync_indexes("job_postings"),
     )
 
 
@@ -417,7 +422,7 @@ class SearchDocument(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-class SavedListing(Base):
+class SavedListing(SyncTracked, Base):
     """A member's bookmark of a service or a job."""
 
     __tablename__ = "saved_listings"
@@ -432,6 +437,7 @@ class SavedListing(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "service_id", name="uq_saved_listings_service"),
         UniqueConstraint("account_id", "job_id", name="uq_saved_listings_job"),
+        *sync_indexes("saved_listings", "account_id"),
     )
 
 

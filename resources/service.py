@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.db import insert_ignoring_conflicts, new_id
+from api.db import insert_ignoring_conflicts, new_id, utcnow
 from api.errors import Problem, not_found
 from api.pagination import paginate
 from resources import indexing, search
@@ -225,10 +225,18 @@ def _listing(db: Session, resource_id: str, now: datetime) -> tuple[str, Service
         raise not_found("listing") from None
 
 
+def listing_exists(db: Session, resource_id: str) -> None:
+    """404 ('listing not found') unless a service or an open job has this id."""
+    _listing(db, resource_id, utcnow())
+
+
 def save(
-    db: Session, member: Account, resource_id: str, now: datetime
+    db: Session, member: Account, resource_id: str, now: datetime, saved_id: str | None = None
 ) -> tuple[dict[str, Any], bool]:
-    """Bookmark a service or job; saving twice keeps one. Returns (saved, created)."""
+    """Bookmark a service or job; saving twice keeps one. Returns (saved, created).
+
+    ``saved_id`` is the phone's own id for the bookmark (sync): a bookmark of the same
+    listing under another id is replaced by it, so the phone never holds two."""
     kind, listing = _listing(db, resource_id, now)
     column = "service_id" if kind == "service" else "job_id"
     existing = db.scalar(
@@ -236,13 +244,17 @@ def save(
             SavedListing.account_id == member.id, getattr(SavedListing, column) == resource_id
         )
     )
+    if existing is not None and saved_id is not None and existing.id != saved_id:
+        db.delete(existing)
+        db.flush()
+        existing = None
     if existing is None:
         insert_ignoring_conflicts(
             db,
             SavedListing,
             [
                 {
-                    "id": new_id(),
+                    "id": saved_id or new_id(),
                     "account_id": member.id,
                     column: resource_id,
                     "created_at": now,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.crypto.sealed import SealedText
 from api.db import Base, TimestampMixin, UTCDateTime, new_id, utcnow
+from api.sync.models import SyncTracked, sync_indexes
 
 
 class Need(enum.StrEnum):
@@ -24,7 +25,7 @@ class Need(enum.StrEnum):
     SUPPORT = "support"
 
 
-class Checkin(TimestampMixin, Base):
+class Checkin(SyncTracked, TimestampMixin, Base):
     __tablename__ = "checkins"
 
     # Client-supplied (made offline on the phone) or generated.
@@ -44,10 +45,13 @@ class Checkin(TimestampMixin, Base):
     note = SealedText("note_sealed")
     place = SealedText("place_sealed")
 
-    __table_args__ = (Index("ix_checkins_member_id_created_at", "member_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_checkins_member_id_created_at", "member_id", "created_at"),
+        *sync_indexes("checkins", "member_id"),
+    )
 
 
-class CheckinResponse(Base):
+class CheckinResponse(SyncTracked, Base):
     """A mentor's short reply to a check-in, sealed under the member's key (it is part of
     the member's record, and goes with it on erasure)."""
 
@@ -67,4 +71,5 @@ class CheckinResponse(Base):
     __table_args__ = (
         Index("ix_checkin_responses_checkin_id", "checkin_id"),
         Index("ix_checkin_responses_member_id", "member_id"),
+        *sync_indexes("checkin_responses", "member_id"),
     )

@@ -11,6 +11,7 @@ scopes name, and log which records were shown.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -228,3 +229,28 @@ def access_log(
         }
         for entry, display_name, username in rows
     ], total
+
+
+def synced_checkins(
+    db: Session, mentor: Account, changed: Callable[[Any], Any], now: datetime
+) -> list[tuple[dict[str, Any], Checkin]]:
+    """For a mentor's sync: the check-ins each grant in force shows, changed inside the
+    sync window (``changed`` is its condition on a version column), shaped by scope and
+    logged like every mentor read."""
+    shown: list[tuple[dict[str, Any], Checkin]] = []
+    grants = db.scalars(
+        select(Grant).where(Grant.mentor_id == mentor.id, in_force(now)).order_by(Grant.id)
+    )
+    for grant in grants:
+        access = Access(grant, frozenset(grant.scopes))
+        if not access.scopes & (CHECKIN_SCOPES | {Scope.HELP_ALERTS}):
+            continue
+        checkins = list(
+            db.scalars(
+                select(Checkin).where(_visible_checkins(access), changed(Checkin.sync_version))
+            )
+        )
+        if checkins:
+            log(db, access, "checkins.sync", [c.id for c in checkins], now)
+        shown += [(shape_checkin(c, access), c) for c in checkins]
+    return shown

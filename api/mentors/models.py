@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, IdMixin, UTCDateTime, utcnow
+from api.sync.models import SyncTracked, sync_indexes
 
 
 class Scope(enum.StrEnum):
@@ -40,7 +41,7 @@ class Invite(IdMixin, Base):
     __table_args__ = (Index("ix_invites_member_id", "member_id"),)
 
 
-class Grant(IdMixin, Base):
+class Grant(SyncTracked, IdMixin, Base):
     """What one member shares with one mentor: scopes, from when, until when."""
 
     __tablename__ = "grants"
@@ -59,6 +60,7 @@ class Grant(IdMixin, Base):
     __table_args__ = (
         Index("ix_grants_member_id", "member_id"),
         Index("ix_grants_mentor_id", "mentor_id"),
+        *sync_indexes("grants"),
     )
 
     def is_active(self, now: datetime) -> bool:

@@ -1,0 +1,186 @@
+"""The check-ins domain's synced tables: ``checkins`` (the member's, pushable) and
+``checkin_responses`` (pull only: mentors' replies)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import marshmallow as ma
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.checkins import schemas, service
+from api.checkins.models import Checkin, CheckinResponse
+from api.db import utcnow
+from api.sync import registry
+from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
+
+CHECKIN_COLUMNS: dict[str, registry.ColumnType] = {
+    "mood": "number",
+    "needs": "string",
+    "wins": "string",
+    "note": "string",
+    "help_requested": "boolean",
+    "place": "string",
+    "recorded_at": "number",
+    "created_at": "number",
+    "updated_at": "number",
+}
+PUSHED = ("mood", "needs", "wins", "note", "help_requested", "place", "recorded_at")
+
+_create_schema = schemas.CheckinCreateSchema()
+_change_schema = schemas.CheckinFields()
+
+
+def checkin_raw(checkin: Checkin) -> registry.Raw:
+    return {
+        "id": checkin.id,
+        "mood": checkin.mood,
+        "needs": joined(checkin.needs),
+        "wins": checkin.wins,
+        "note": checkin.note,
+        "help_requested": bool(checkin.help_requested),
+        "place": checkin.place,
+        "recorded_at": ms(checkin.recorded_at),
+        "created_at": ms(checkin.created_at),
+        "updated_at": ms(checkin.updated_at),
+    }
+
+
+def _pull_checkins(pull: Pull) -> Changes:
+    changes = Changes()
+    for checkin in pull.db.scalars(
+        select(Checkin).where(
+            Checkin.member_id == pull.account.id, pull.changed(Checkin.sync_version)
+        )
+    ):
+        changes.add(checkin_raw(checkin), pull.is_new(checkin.sync_created))
+    changes.deleted = pull.tombstones("checkins")
+    return changes
+
+
+def _pull_responses(pull: Pull) -> Changes:
+    changes = Changes()
+    responses = list(
+        pull.db.scalars(
+            select(CheckinResponse).where(
+                CheckinResponse.member_id == pull.account.id,
+                pull.changed(CheckinResponse.sync_version),
+            )
+        )
+    )
+    mentor_ids = {r.mentor_id for r in responses if r.mentor_id}
+    names = {
+        row.id: row.display_name or row.username
+        for row in pull.db.execute(
+            select(Account.id, Account.display_name, Account.username).where(
+                Account.id.in_(mentor_ids)
+            )
+        )
+    }
+    for response in responses:
+        raw = {
+            "id": response.id,
+            "checkin_id": response.checkin_id,
+            "body": response.body,
+            "mentor_name": names.get(response.mentor_id or ""),
+            "created_at": ms(response.created_at),
+        }
+        changes.add(raw, pull.is_new(response.sync_created))
+    changes.deleted = pull.tombstones("checkin_responses")
+    return changes
+
+
+def _owners(db: Session, ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+    rows = db.execute(
+        select(Checkin.id, Checkin.member_id, Checkin.sync_version).where(Checkin.id.in_(ids))
+    )
+    return {row.id: (row.member_id, row.sync_version) for row in rows}
+
+
+def _fields(raw: registry.Raw) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in PUSHED:
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name == "needs":
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise Rejected(name)
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        elif name == "recorded_at":
+            if value in (None, 0, ""):
+                continue
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise Rejected(name)
+            try:
+                value = datetime.fromtimestamp(value / 1000, UTC).isoformat()
+            except (OverflowError, OSError, ValueError):
+                raise Rejected(name) from None
+        elif name in ("mood", "help_requested") and value is None:
+            continue
+        fields[name] = value
+    return fields
+
+
+def _prepare(
+    db: Session, member: Account, record_id: str, raw: registry.Raw, exists: bool
+) -> dict[str, Any]:
+    try:
+        fields: dict[str, Any] = (_change_schema if exists else _create_schema).load(_fields(raw))
+    except ma.ValidationError:
+        raise Rejected(record_id) from None
+    # A phone whose clock runs ahead still syncs: its time is shown only, so it is
+    # clamped to the server's rather than refused (Backend.md, push point 10).
+    now = utcnow()
+    if fields.get("recorded_at") is not None and fields["recorded_at"] > now:
+        fields["recorded_at"] = now
+    return fields
+
+
+def _save(
+    db: Session,
+    member: Account,
+    record_id: str,
+    fields: dict[str, Any],
+    exists: bool,
+    now: datetime,
+) -> None:
+    if exists:
+        service.update(db, service.get_own(db, member.id, record_id), fields, now)
+    else:
+        service.create(db, member, {**fields, "id": record_id}, now)
+
+
+def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None:
+    service.delete(db, service.get_own(db, member.id, record_id))
+
+
+def register() -> None:
+    registry.register(
+        SyncTable(
+            "checkins",
+            "member",
+            CHECKIN_COLUMNS,
+            _pull_checkins,
+            Pusher(_owners, _prepare, _save, _delete),
+        )
+    )
+    registry.register(
+        SyncTable(
+            "checkin_responses",
+            "member",
+            {
+                "checkin_id": "string",
+                "body": "string",
+                "mentor_name": "string",
+                "created_at": "number",
+            },
+            _pull_responses,
+        )
+    )

@@ -1,0 +1,73 @@
+"""The pull half of the protocol (Backend.md, "Implementing pull endpoint")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.sync import registry, tracking
+from api.sync.models import SyncClock
+
+
+def _read_consistently(db: Session) -> None:
+    """Every query of the pull sees one snapshot (PostgreSQL; SQLite reads one anyway)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def pull(
+    db: Session, account: Account, since: int, migration: dict[str, Any] | None
+) -> dict[str, Any]:
+    """All changes the account may see since ``since`` (0: everything), and the timestamp
+    to pass next time.
+
+    The clock is moved to now and committed first: that waits for any transaction that is
+    stamping, so every change up to ``until`` is committed before anything is read, and
+    the lock is not held while the pull reads (writers would queue behind pulls).
+    """
+    until = tracking.advance(db)
+    purged_through = db.scalar(select(SyncClock.purged_through).where(SyncClock.id == 1)) or 0
+    db.commit()
+    _read_consistently(db)
+
+    tables = registry.tables_for(account.role)
+    probe = registry.Pull(db, account, since, until)
+    replacement = since > 0 and (
+        since <= purged_through
+        or any(t.needs_replacement(probe) for t in tables if t.needs_replacement)
+    )
+    added_tables, added_columns = _migration(migration, {t.name for t in tables})
+
+    changes: dict[str, Any] = {}
+    for table in tables:
+        if replacement or table.name in added_tables:
+            part = registry.Pull(db, account, 0, until)
+        elif table.name in added_columns:
+            part = registry.Pull(db, account, 0, until, all_updated=True)
+        else:
+            part = registry.Pull(db, account, since, until)
+        found = table.pull(part).as_json()
+        if part.full:
+            found["deleted"] = []  # a first (or replacement) sync deletes nothing
+        changes[table.name] = found
+    answer: dict[str, Any] = {"changes": changes, "timestamp": until}
+    if replacement:
+        answer["experimentalStrategy"] = "replacement"
+    return answer
+
+
+def _migration(migration: dict[str, Any] | None, known: set[str]) -> tuple[set[str], set[str]]:
+    """Tables, and tables with columns, added on the phone since its last sync; only the
+    ones we know (the client's list is a whitelist request, never trusted as names)."""
+    if not migration:
+        return set(), set()
+    tables = {name for name in migration.get("tables") or [] if name in known}
+    columns = {
+        entry.get("table")
+        for entry in migration.get("columns") or []
+        if isinstance(entry, dict) and entry.get("table") in known
+    }
+    return tables, columns - tables

@@ -1,0 +1,161 @@
+"""The sync registry: each domain declares the tables phones sync, for which role, with
+which raw columns, how a pull reads them and (for pushable tables) how a push applies them.
+
+Only tables and columns declared here ever leave or enter the server: this is the
+whitelist of Backend.md's points 10 and 13 and push point 9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.sync.models import Tombstone
+
+ColumnType = Literal["string", "number", "boolean"]
+Raw = dict[str, Any]
+
+
+def ms(moment: datetime | None) -> int | None:
+    """A timestamp as WatermelonDB stores it: milliseconds since the epoch."""
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def joined(values: Iterable[str] | None) -> str:
+    """Lists travel as comma-joined strings (WatermelonDB has no list type)."""
+    return ",".join(values or [])
+
+
+@dataclass
+class Pull:
+    """One table's part of a pull: what the caller last saw (``since``; 0 = everything)
+    and the clock value the answer runs to (``until``)."""
+
+    db: Session
+    account: Account
+    since: int
+    until: int
+    # Every record goes in 'updated' (a migration pull of added columns).
+    all_updated: bool = False
+
+    @property
+    def full(self) -> bool:
+        return self.since == 0
+
+    @property
+    def since_time(self) -> datetime:
+        return from_ms(self.since)
+
+    @property
+    def until_time(self) -> datetime:
+        return from_ms(self.until)
+
+    def changed(self, column: Any) -> ColumnElement[bool]:
+        """Rows stamped inside this pull's window (all stamped rows on a full pull)."""
+        if self.full:
+            return and_(column.is_not(None), column <= self.until)
+        return and_(column > self.since, column <= self.until)
+
+    def passed(self, column: Any) -> ColumnElement[bool]:
+        """A moment column (an expiry) that fell inside this pull's window."""
+        return and_(column > self.since_time, column <= self.until_time)
+
+    def is_new(self, sync_created: int | None) -> bool:
+        return not self.all_updated and (self.full or (sync_created or 0) > self.since)
+
+    def tombstones(self, table: str, account_id: str | None = "me") -> list[str]:
+        """Ids deleted inside the window, told to this account (or, with None, to all)."""
+        if self.full:
+            return []
+        audience = self.account.id if account_id == "me" else account_id
+        who = (
+            Tombstone.account_id.is_(None) if audience is None else Tombstone.account_id == audience
+        )
+        return list(
+            self.db.scalars(
+                select(Tombstone.record_id).where(
+                    Tombstone.table_name == table, who, self.changed(Tombstone.sync_version)
+                )
+            )
+        )
+
+
+@dataclass
+class Changes:
+    created: list[Raw] = field(default_factory=list)
+    updated: list[Raw] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def add(self, raw: Raw, new: bool) -> None:
+        (self.created if new else self.updated).append(raw)
+
+    def as_json(self) -> dict[str, Any]:
+        """No id twice: a record sent whole is not also deleted; each id once."""
+        sent: set[str] = set()
+        created: list[Raw] = []
+        updated: list[Raw] = []
+        for target, records in ((created, self.created), (updated, self.updated)):
+            for raw in records:
+                if raw["id"] not in sent:
+                    sent.add(raw["id"])
+                    target.append(raw)
+        deleted = [i for i in dict.fromkeys(self.deleted) if i not in sent]
+        return {"created": created, "updated": updated, "deleted": deleted}
+
+
+class Rejected(Exception):
+    """A pushed record that cannot be stored as sent; its id goes back as rejected."""
+
+
+@dataclass(frozen=True)
+class Pusher:
+    """How a pushable table applies records.
+
+    ``owners(db, ids)`` -> {id: (owner account id, sync_version)} of the rows that exist;
+    ``prepare(db, account, record_id, raw, exists)`` -> fields, or raises Rejected (nothing
+    written yet); ``save`` writes them through the domain's own operations (so reminder
+    planning and help alerts happen as for REST); ``delete`` removes an owned row.
+    """
+
+    owners: Callable[[Session, Sequence[str]], Mapping[str, tuple[str, int | None]]]
+    prepare: Callable[[Session, Account, str, Raw, bool], dict[str, Any]]
+    save: Callable[[Session, Account, str, dict[str, Any], bool, datetime], None]
+    delete: Callable[[Session, Account, str, datetime], None]
+
+
+@dataclass(frozen=True)
+class SyncTable:
+    name: str
+    role: str  # "member" or "mentor"
+    columns: Mapping[str, ColumnType]
+    pull: Callable[[Pull], Changes]
+    push: Pusher | None = None
+    # True when what changed since the pull before cannot be told incrementally (a
+    # grant's scope changed, the area moved): the whole pull becomes a replacement sync.
+    needs_replacement: Callable[[Pull], bool] | None = None
+
+
+_TABLES: dict[tuple[str, str], SyncTable] = {}
+
+
+def register(table: SyncTable) -> SyncTable:
+    _TABLES[(table.role, table.name)] = table
+    return table
+
+
+def tables_for(role: str) -> list[SyncTable]:
+    return [table for (table_role, _), table in _TABLES.items() if table_role == role]
+
+
+def table(role: str, name: str) -> SyncTable | None:
+    return _TABLES.get((role, name))

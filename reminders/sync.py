@@ -1,0 +1,241 @@
+"""The reminders domain's synced tables: ``appointments`` (the member's, pushable) and
+``reminders`` (pull only: the planned reminder times, so the phone schedules its own local
+notifications even with no signal)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.errors import Problem
+from api.sync import registry
+from api.sync.models import Tombstone
+from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
+from reminders import schemas, service
+from reminders.models import Appointment, DeliveryState, NoticeKind, ReminderDelivery
+
+APPOINTMENT_COLUMNS: dict[str, registry.ColumnType] = {
+    "title": "string",
+    "kind": "string",
+    "starts_at": "string",
+    "ends_at": "string",
+    "timezone": "string",
+    "location": "string",
+    "notes": "string",
+    "recurrence": "string",
+    "reminder_offsets": "string",
+    "channels": "string",
+    "status": "string",
+    "created_at": "number",
+    "updated_at": "number",
+}
+PUSHED = tuple(c for c in APPOINTMENT_COLUMNS if c not in ("created_at", "updated_at"))
+LISTS = ("reminder_offsets", "channels")
+OPTIONAL = ("ends_at", "location", "notes", "recurrence")
+LOCAL = "%Y-%m-%dT%H:%M"
+
+_create_schema = schemas.AppointmentCreateSchema()
+_change_schema = schemas.AppointmentFields()
+
+
+def appointment_raw(appointment: Appointment) -> registry.Raw:
+    ends = appointment.ends_local
+    return {
+        "id": appointment.id,
+        "title": appointment.title,
+        "kind": str(appointment.kind),
+        "starts_at": appointment.starts_local.strftime(LOCAL),
+        "ends_at": ends.strftime(LOCAL) if ends else None,
+        "timezone": appointment.timezone,
+        "location": appointment.location,
+        "notes": appointment.notes,
+        "recurrence": appointment.recurrence,
+        "reminder_offsets": joined(appointment.reminder_offsets),
+        "channels": joined(appointment.channels),
+        "status": str(appointment.status),
+        "created_at": ms(appointment.created_at),
+        "updated_at": ms(appointment.updated_at),
+    }
+
+
+def _pull_appointments(pull: Pull) -> Changes:
+    changes = Changes()
+    for appointment in pull.db.scalars(
+        select(Appointment).where(
+            Appointment.member_id == pull.account.id, pull.changed(Appointment.sync_version)
+        )
+    ):
+        changes.add(appointment_raw(appointment), pull.is_new(appointment.sync_created))
+    changes.deleted = pull.tombstones("appointments")
+    return changes
+
+
+def _owners(db: Session, ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+    rows = db.execute(
+        select(Appointment.id, Appointment.member_id, Appointment.sync_version).where(
+            Appointment.id.in_(ids)
+        )
+    )
+    return {row.id: (row.member_id, row.sync_version) for row in rows}
+
+
+def _fields(raw: registry.Raw) -> dict[str, Any]:
+    """Raw columns to the REST fields; empty optional text means none, empty required
+    text keeps what the server has."""
+    fields: dict[str, Any] = {}
+    for name in PUSHED:
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name in LISTS:
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise Rejected(name)
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        elif name in OPTIONAL:
+            value = None if value == "" else value
+        elif value is None or value == "":
+            continue
+        fields[name] = value
+    return fields
+
+
+def _prepare(
+    db: Session, member: Account, record_id: str, raw: registry.Raw, exists: bool
+) -> dict[str, Any]:
+    try:
+        fields = (_change_schema if exists else _create_schema).load(_fields(raw))
+        existing = db.get(Appointment, record_id) if exists else None
+        service.check(member, fields, existing)
+    except (ma.ValidationError, Problem):
+        raise Rejected(record_id) from None
+    return fields  # type: ignore[no-any-return]
+
+
+def _save(
+    db: Session,
+    member: Account,
+    record_id: str,
+    fields: dict[str, Any],
+    exists: bool,
+    now: datetime,
+) -> None:
+    if exists:
+        service.update(db, service.get_own(db, member.id, record_id), member, fields, now)
+    else:
+        service.create(db, member, {**fields, "id": record_id}, now)
+
+
+def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None:
+    service.delete(db, service.get_own(db, member.id, record_id))
+
+
+def reminder_id(delivery: ReminderDelivery) -> str:
+    """One reminder per (appointment, occurrence, offset), whatever the channels."""
+    offset = delivery.offset_key.replace("@", "_").replace(":", "")  # ids keep to [\w.-]
+    return f"{delivery.appointment_id}.{delivery.occurrence_local:%Y%m%dT%H%M}.{offset}"
+
+
+def _reminders_of(
+    db: Session, appointment_ids: Sequence[str]
+) -> tuple[list[registry.Raw], list[str]]:
+    """Planned reminders of these appointments, and the ids of those now cancelled."""
+    planned: dict[str, registry.Raw] = {}
+    cancelled: set[str] = set()
+    rd = ReminderDelivery
+    for start in range(0, len(appointment_ids), 500):
+        chunk = appointment_ids[start : start + 500]
+        for delivery in db.scalars(
+            select(rd)
+            .where(rd.appointment_id.in_(chunk), rd.kind == NoticeKind.REMINDER)
+            .order_by(rd.appointment_id, rd.due_at)
+        ):
+            key = reminder_id(delivery)
+            if delivery.state == DeliveryState.CANCELLED:
+                cancelled.add(key)
+                continue
+            planned.setdefault(
+                key,
+                {
+                    "id": key,
+                    "appointment_id": delivery.appointment_id,
+                    "occurrence_at": ms(delivery.occurrence_at),
+                    "remind_at": ms(delivery.due_at),
+                    "offset": delivery.offset_key,
+                },
+            )
+    return list(planned.values()), sorted(cancelled - planned.keys())
+
+
+def _pull_reminders(pull: Pull) -> Changes:
+    """Reminders move only when their appointment changes (replanning touches it)."""
+    changed = list(
+        pull.db.scalars(
+            select(Appointment.id).where(
+                Appointment.member_id == pull.account.id, pull.changed(Appointment.sync_version)
+            )
+        )
+    )
+    planned, cancelled = _reminders_of(pull.db, changed)
+    changes = Changes(deleted=cancelled + pull.tombstones("reminders"))
+    for raw in planned:
+        changes.add(raw, pull.full)
+    return changes
+
+
+def _tombstone_reminders(db: Session, _context: Any, _instances: Any) -> None:
+    """An appointment's deliveries go by cascade, unseen by triggers of their own: tell the
+    phone which reminders went with it."""
+    gone = [obj for obj in db.deleted if isinstance(obj, Appointment)]
+    if not gone:
+        return
+    planned, _ = _reminders_of(db, [a.id for a in gone])
+    owner = {a.id: a.member_id for a in gone}
+    db.add_all(
+        Tombstone(
+            table_name="reminders", record_id=raw["id"], account_id=owner[raw["appointment_id"]]
+        )
+        for raw in planned
+    )
+
+
+def touch_member_appointments(db: Session, member_id: str) -> None:
+    """Reminder times moved without the appointments changing (new zone, quiet hours):
+    mark them changed so phones re-read their reminders."""
+    db.execute(
+        update(Appointment).where(Appointment.member_id == member_id).values(sync_version=None)
+    )
+
+
+def register() -> None:
+    registry.register(
+        SyncTable(
+            "appointments",
+            "member",
+            APPOINTMENT_COLUMNS,
+            _pull_appointments,
+            Pusher(_owners, _prepare, _save, _delete),
+        )
+    )
+    registry.register(
+        SyncTable(
+            "reminders",
+            "member",
+            {
+                "appointment_id": "string",
+                "occurrence_at": "number",
+                "remind_at": "number",
+                "offset": "string",
+            },
+            _pull_reminders,
+        )
+    )
+    if not event.contains(Session, "before_flush", _tombstone_reminders):
+        event.listen(Session, "before_flush", _tombstone_reminders)

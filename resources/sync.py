@@ -1,0 +1,325 @@
+"""The directory's synced tables: ``saved_resources`` (the member's bookmarks, pushable)
+and ``resources`` (pull only: summaries of the listings near the member's chosen area, so
+the phone can show them with no signal)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from api.accounts.models import Account
+from api.db import hw_distance
+from api.errors import Problem
+from api.sync import registry
+from api.sync.models import MemberArea
+from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, ms
+from resources import service
+from resources.models import (
+    Address,
+    JobPosting,
+    Location,
+    Organization,
+    Phone,
+    SavedListing,
+    Service,
+    ServiceAtLocation,
+    ServiceStatus,
+)
+
+RESOURCE_COLUMNS: dict[str, registry.ColumnType] = {
+    "kind": "string",
+    "name": "string",
+    "organization_name": "string",
+    "description": "string",
+    "address": "string",
+    "latitude": "number",
+    "longitude": "number",
+    "phone": "string",
+    "fair_chance": "boolean",
+    "accepts_records": "string",
+    "valid_through": "number",
+    "last_verified_at": "number",
+}
+SUMMARY = 280
+
+
+def _short(text: str | None) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= SUMMARY else text[: SUMMARY - 1].rstrip() + "…"
+
+
+def _places_in(db: Session, area: MemberArea) -> dict[str, tuple[float, float, float]]:
+    """Locations inside the area: {id: (distance in m, latitude, longitude)}; a bounding
+    box on the indexed columns first, then the exact great-circle distance."""
+    radius_m = area.radius_km * 1000
+    dlat = math.degrees(radius_m / 6371008.8)
+    dlng = dlat / max(math.cos(math.radians(area.latitude)), 0.01)
+    rows = db.execute(
+        select(Location.id, Location.latitude, Location.longitude).where(
+            Location.latitude.between(area.latitude - dlat, area.latitude + dlat),
+            Location.longitude.between(area.longitude - dlng, area.longitude + dlng),
+        )
+    )
+    places = {}
+    for location_id, lat, lng in rows:
+        distance = hw_distance(area.latitude, area.longitude, lat, lng)
+        if distance is not None and distance <= radius_m:
+            places[location_id] = (distance, lat, lng)
+    return places
+
+
+def _addresses(db: Session, location_ids: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for row in db.execute(
+        select(Address.location_id, Address.address_1, Address.city).where(
+            Address.location_id.in_(location_ids)
+        )
+    ):
+        found.setdefault(row.location_id, f"{row.address_1}, {row.city}")
+    return found
+
+
+def _pull_resources(pull: Pull) -> Changes:
+    db = pull.db
+    area = db.get(MemberArea, pull.account.id)
+    changes = Changes()
+    if area is None:
+        return changes
+    places = _places_in(db, area)
+    now = pull.until_time
+
+    # Services: the nearest of their locations inside the area.
+    nearest: dict[str, str] = {}
+    for service_id, location_id in db.execute(
+        select(ServiceAtLocation.service_id, ServiceAtLocation.location_id).where(
+            ServiceAtLocation.location_id.in_(places)
+        )
+    ):
+        best = nearest.get(service_id)
+        if best is None or places[location_id][0] < places[best][0]:
+            nearest[service_id] = location_id
+    services = list(
+        db.scalars(
+            select(Service).where(
+                Service.id.in_(nearest),
+                Service.status == ServiceStatus.ACTIVE,
+                pull.changed(Service.sync_version),
+            )
+        )
+    )
+    jobs = list(
+        db.scalars(
+            select(JobPosting).where(
+                JobPosting.location_id.in_(places),
+                or_(JobPosting.valid_through.is_(None), JobPosting.valid_through > now),
+                pull.changed(JobPosting.sync_version),
+            )
+        )
+    )
+    organizations = {
+        row.id: row.name
+        for row in db.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.id.in_(
+                    {s.organization_id for s in services} | {j.organization_id for j in jobs}
+                )
+            )
+        )
+    }
+    addresses = _addresses(
+        db, set(nearest.values()) | {j.location_id for j in jobs if j.location_id}
+    )
+    phones: dict[str, str] = {}
+    for service_id, number in db.execute(
+        select(Phone.service_id, Phone.number).where(Phone.service_id.in_([s.id for s in services]))
+    ):
+        phones.setdefault(service_id, number)
+
+    for item in services:
+        location_id = nearest[item.id]
+        _, lat, lng = places[location_id]
+        raw = {
+            "id": item.id,
+            "kind": "service",
+            "name": item.name,
+            "organization_name": organizations.get(item.organization_id),
+            "description": _short(item.description),
+            "address": addresses.get(location_id),
+            "latitude": lat,
+            "longitude": lng,
+            "phone": phones.get(item.id),
+            "fair_chance": item.fair_chance,
+            "accepts_records": str(item.accepts_records) if item.accepts_records else None,
+            "valid_through": None,
+            "last_verified_at": ms(item.last_verified_at),
+        }
+        changes.add(raw, pull.is_new(item.sync_created))
+    for job in jobs:
+        _, lat, lng = places[job.location_id or ""]
+        raw = {
+            "id": job.id,
+            "kind": "job",
+            "name": job.title,
+            "organization_name": organizations.get(job.organization_id),
+            "description": _short(job.description),
+            "address": addresses.get(job.location_id or ""),
+            "latitude": lat,
+            "longitude": lng,
+            "phone": None,
+            "fair_chance": job.fair_chance,
+            "accepts_records": str(job.accepts_records) if job.accepts_records else None,
+            "valid_through": ms(job.valid_through),
+            "last_verified_at": ms(job.last_verified_at),
+        }
+        changes.add(raw, pull.is_new(job.sync_created))
+    if not pull.full:
+        changes.deleted = _left_view(pull, {s.id for s in services} | {j.id for j in jobs})
+    return changes
+
+
+def _left_view(pull: Pull, shown: set[str]) -> list[str]:
+    """Listings that changed and are no longer shown (moved away, closed, expired), those
+    whose posting expired inside the window, and deleted ones. Listings are public, so
+    naming one the phone never had reveals nothing."""
+    db = pull.db
+    changed = [
+        *db.scalars(select(Service.id).where(pull.changed(Service.sync_version))),
+        *db.scalars(
+            select(JobPosting.id).where(
+                or_(pull.changed(JobPosting.sync_version), pull.passed(JobPosting.valid_through))
+            )
+        ),
+    ]
+    return [i for i in changed if i not in shown] + pull.tombstones("resources", None)
+
+
+def _area_changed(pull: Pull) -> bool:
+    return bool(
+        pull.db.scalar(
+            select(MemberArea.account_id).where(
+                and_(
+                    MemberArea.account_id == pull.account.id,
+                    pull.changed(MemberArea.sync_version),
+                )
+            )
+        )
+        or pull.tombstones("sync_area")
+    )
+
+
+def _saved_raws(db: Session, rows: Sequence[SavedListing]) -> list[registry.Raw]:
+    names = {
+        **dict(
+            db.execute(
+                select(Service.id, Service.name).where(
+                    Service.id.in_({r.service_id for r in rows if r.service_id})
+                )
+            ).all()
+        ),
+        **dict(
+            db.execute(
+                select(JobPosting.id, JobPosting.title).where(
+                    JobPosting.id.in_({r.job_id for r in rows if r.job_id})
+                )
+            ).all()
+        ),
+    }
+    return [
+        {
+            "id": row.id,
+            "resource_id": row.service_id or row.job_id,
+            "kind": "service" if row.service_id else "job",
+            "name": names.get(row.service_id or row.job_id or ""),
+            "created_at": ms(row.created_at),
+        }
+        for row in rows
+    ]
+
+
+def _pull_saved(pull: Pull) -> Changes:
+    rows = list(
+        pull.db.scalars(
+            select(SavedListing).where(
+                SavedListing.account_id == pull.account.id,
+                pull.changed(SavedListing.sync_version),
+            )
+        )
+    )
+    changes = Changes()
+    for row, raw in zip(rows, _saved_raws(pull.db, rows), strict=True):
+        changes.add(raw, pull.is_new(row.sync_created))
+    changes.deleted = pull.tombstones("saved_resources")
+    return changes
+
+
+def _owners(db: Session, ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+    rows = db.execute(
+        select(SavedListing.id, SavedListing.account_id, SavedListing.sync_version).where(
+            SavedListing.id.in_(ids)
+        )
+    )
+    return {row.id: (row.account_id, row.sync_version) for row in rows}
+
+
+def _prepare(
+    db: Session, member: Account, record_id: str, raw: registry.Raw, exists: bool
+) -> dict[str, Any]:
+    resource_id = raw.get("resource_id")
+    if not isinstance(resource_id, str) or not resource_id:
+        raise Rejected(record_id)
+    try:
+        service.listing_exists(db, resource_id)
+    except Problem:
+        raise Rejected(record_id) from None
+    return {"resource_id": resource_id}
+
+
+def _save(
+    db: Session,
+    member: Account,
+    record_id: str,
+    fields: dict[str, Any],
+    exists: bool,
+    now: datetime,
+) -> None:
+    if exists:
+        row = db.get(SavedListing, record_id)
+        if row is not None and fields["resource_id"] in (row.service_id, row.job_id):
+            return  # the same bookmark: nothing to change
+        if row is not None:
+            db.delete(row)
+            db.flush()
+    service.save(db, member, fields["resource_id"], now, saved_id=record_id)
+
+
+def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None:
+    row = db.get(SavedListing, record_id)
+    if row is not None and row.account_id == member.id:
+        db.delete(row)
+        db.flush()
+
+
+def register() -> None:
+    registry.register(
+        SyncTable(
+            "saved_resources",
+            "member",
+            {"resource_id": "string", "kind": "string", "name": "string", "created_at": "number"},
+            _pull_saved,
+            Pusher(_owners, _prepare, _save, _delete),
+        )
+    )
+    registry.register(
+        SyncTable(
+            "resources",
+            "member",
+            RESOURCE_COLUMNS,
+            _pull_resources,
+            needs_replacement=_area_changed,
+        )
+    )

@@ -5,8 +5,8 @@ from api.checkins import models as checkins_models  # noqa: F401
 from api.crypto import models as crypto_models  # noqa: F401
 from api.db import Base
 from api.mentors import models as mentors_models  # noqa: F401
+from api.sync import models as sync_models  # noqa: F401
 from reminders import models as reminders_models  # noqa: F401
 from resources import models as resources_models  # noqa: F401
-from api.sync import models as sync_models  # noqa: F401
 
 metadata = Base.metadata

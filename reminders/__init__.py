@@ -22,8 +22,7 @@ def _profile_changed(account: Any, *, db: Any, changed: set[str], now: Any) -> N
 
 def init_app(app: Flask, api: Api) -> None:
     """Register this domain's routes, CLI and signal receivers."""
-    from reminders import cli, export, routes  # noqa: F401 (export registers itself)
-    from reminders import sync
+    from reminders import cli, export, routes, sync  # noqa: F401 (export registers itself)
 
     sync.register()
 

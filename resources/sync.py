@@ -65,8 +65,10 @@ def _places_in(db: Session, area: MemberArea) -> dict[str, tuple[float, float, f
             Location.longitude.between(area.longitude - dlng, area.longitude + dlng),
         )
     )
-    places = {}
+    places: dict[str, tuple[float, float, float]] = {}
     for location_id, lat, lng in rows:
+        if lat is None or lng is None:
+            continue
         distance = hw_distance(area.latitude, area.longitude, lat, lng)
         if distance is not None and distance <= radius_m:
             places[location_id] = (distance, lat, lng)
@@ -135,10 +137,11 @@ def _pull_resources(pull: Pull) -> Changes:
         db, set(nearest.values()) | {j.location_id for j in jobs if j.location_id}
     )
     phones: dict[str, str] = {}
-    for service_id, number in db.execute(
+    for row in db.execute(
         select(Phone.service_id, Phone.number).where(Phone.service_id.in_([s.id for s in services]))
     ):
-        phones.setdefault(service_id, number)
+        if row.service_id:
+            phones.setdefault(row.service_id, row.number)
 
     for item in services:
         location_id = nearest[item.id]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.orm import Session
 
 from api.db import commit_session, get_session, utcnow
@@ -17,19 +18,27 @@ from api.sync.models import PushReceipt, SyncClock, Tombstone
 sync_cli = AppGroup("sync", help="Offline sync housekeeping.")
 
 
+def _count(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
 def purge(db: Session, tombstone_days: int, receipt_days: int) -> tuple[int, int]:
     """Forget tombstones older than the horizon (a phone that last pulled before it gets a
     replacement sync instead) and push receipts older than theirs. Returns the counts."""
     horizon = tracking.now_ms() - tombstone_days * 86_400_000
-    tombstones = db.execute(delete(Tombstone).where(Tombstone.sync_version <= horizon)).rowcount
+    tombstones = _count(db.execute(delete(Tombstone).where(Tombstone.sync_version <= horizon)))
     db.execute(
         update(SyncClock)
         .where(SyncClock.id == 1, SyncClock.purged_through < horizon)
         .values(purged_through=horizon)
     )
-    receipts = db.execute(
-        delete(PushReceipt).where(PushReceipt.created_at < utcnow() - timedelta(days=receipt_days))
-    ).rowcount
+    receipts = _count(
+        db.execute(
+            delete(PushReceipt).where(
+                PushReceipt.created_at < utcnow() - timedelta(days=receipt_days)
+            )
+        )
+    )
     return tombstones or 0, receipts or 0
 
 

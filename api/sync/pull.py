@@ -66,7 +66,7 @@ def _migration(migration: dict[str, Any] | None, known: set[str]) -> tuple[set[s
         return set(), set()
     tables = {name for name in migration.get("tables") or [] if name in known}
     columns = {
-        entry.get("table")
+        str(entry.get("table"))
         for entry in migration.get("columns") or []
         if isinstance(entry, dict) and entry.get("table") in known
     }

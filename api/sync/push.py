@@ -132,14 +132,14 @@ def apply(
                 continue
             plans.append((spec, "save", record_id, {**fields, "_exists": owner is not None}))
 
-    for spec, action, record_id, fields in plans:
+    for spec, action, record_id, planned in plans:
         assert spec.push is not None
         if action == "delete":
             spec.push.delete(db, account, record_id, now)
         else:
-            assert fields is not None
-            exists = bool(fields.pop("_exists"))
-            spec.push.save(db, account, record_id, fields, exists, now)
+            assert planned is not None
+            exists = bool(planned.pop("_exists"))
+            spec.push.save(db, account, record_id, planned, exists, now)
     db.flush()
     return {"experimentalRejectedIds": rejected}
 

@@ -77,7 +77,7 @@ def advance(session: Session) -> int:
 def _pending_tables(session: Session) -> list[str]:
     names = [*TRACKED, "sync_tombstones"]
     checks = ", ".join(
-        f"EXISTS (SELECT 1 FROM {name} WHERE sync_version IS NULL) AS p{i}"
+        f"EXISTS (SELECT 1 FROM {name} WHERE sync_version IS NULL) AS p{i}"  # noqa: S608 (names from constants)
         for i, name in enumerate(names)
     )
     row = session.execute(text(f"SELECT {checks}")).one()
@@ -98,12 +98,13 @@ def stamp(session: Session) -> int | None:
         # On PostgreSQL, rows another transaction holds are its own to stamp (SKIP LOCKED
         # keeps this from ever waiting on them while holding the clock).
         where = (
-            f"{key} IN (SELECT {key} FROM {name} WHERE sync_version IS NULL FOR UPDATE SKIP LOCKED)"
+            f"{key} IN (SELECT {key} FROM {name} WHERE sync_version IS NULL FOR UPDATE SKIP LOCKED)"  # noqa: S608 (names from constants)
             if postgresql
             else "sync_version IS NULL"
         )
         session.execute(
-            text(f"UPDATE {name} SET sync_version = :v{created} WHERE {where}"), {"v": version}
+            text(f"UPDATE {name} SET sync_version = :v{created} WHERE {where}"),  # noqa: S608 (names from constants)
+            {"v": version},
         )
     session.info.pop(_FLAG, None)
     return version

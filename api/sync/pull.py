@@ -28,6 +28,7 @@ def pull(
     stamping, so every change up to ``until`` is committed before anything is read, and
     the lock is not held while the pull reads (writers would queue behind pulls).
     """
+    tracking.stamp(db)  # rows a raw connection left unstamped are stamped, not skipped
     until = tracking.advance(db)
     purged_through = db.scalar(select(SyncClock.purged_through).where(SyncClock.id == 1)) or 0
     db.commit()

@@ -116,7 +116,8 @@ def _mark_flush(session: Session, *_args: Any) -> None:
 
 
 def _mark_statement(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
+    # Anything but a SELECT may write (text() statements included): check at commit.
+    if not state.is_select:
         state.session.info[_FLAG] = True
 
 

@@ -29,6 +29,18 @@ _EXPORTERS: list[Exporter] = []
 EXPORT_FORMAT = "homeward-export/1"
 
 
+Eraser = Callable[[Session, str], None]
+_ERASERS: list[Eraser] = []
+
+
+def after_erase(function: Eraser) -> Eraser:
+    """Register what a domain must clear once an account's rows are gone (called with the
+    erased account's id, in the same transaction)."""
+    if function not in _ERASERS:
+        _ERASERS.append(function)
+    return function
+
+
 def exporter(function: Exporter) -> Exporter:
     """Register what a domain contributes to a person's export."""
     if function not in _EXPORTERS:
@@ -68,5 +80,8 @@ def erase(db: Session, account: Account, password: str) -> None:
         )
     db.execute(delete(MemberKey).where(MemberKey.account_id == account.id))
     vault_of(db).forget(account.id)
-    db.execute(delete(Account).where(Account.id == account.id))
+    account_id = account.id
+    db.execute(delete(Account).where(Account.id == account_id))
+    for function in _ERASERS:
+        function(db, account_id)
     db.expunge_all()

@@ -10,7 +10,7 @@ from flask_smorest import Api
 
 
 def init_app(app: Flask, api: Api) -> None:
-    from api.sync import cli, routes, tracking
+    from api.sync import cli, erasure, routes, tracking  # noqa: F401 (erasure registers)
 
     tracking.install()
     api.register_blueprint(routes.sync_blp)

@@ -35,9 +35,12 @@ def pull(
     _read_consistently(db)
 
     tables = registry.tables_for(account.role)
-    probe = registry.Pull(db, account, since, until)
+    probe = registry.Pull(db, account, min(since, until), until)
     replacement = since > 0 and (
-        since <= purged_through
+        # A timestamp this server never gave (ahead of its clock) or one older than the
+        # tombstones kept: only a replacement sync can set that phone right.
+        since > until
+        or since <= purged_through
         or any(t.needs_replacement(probe) for t in tables if t.needs_replacement)
     )
     added_tables, added_columns = _migration(migration, {t.name for t in tables})

@@ -29,13 +29,13 @@ _EXPORTERS: list[Exporter] = []
 EXPORT_FORMAT = "homeward-export/1"
 
 
-Eraser = Callable[[Session, str], None]
+Eraser = Callable[[Session, Account], None]
 _ERASERS: list[Eraser] = []
 
 
 def after_erase(function: Eraser) -> Eraser:
     """Register what a domain must clear once an account's rows are gone (called with the
-    erased account's id, in the same transaction)."""
+    erased account, whose row is already deleted, in the same transaction)."""
     if function not in _ERASERS:
         _ERASERS.append(function)
     return function
@@ -80,8 +80,7 @@ def erase(db: Session, account: Account, password: str) -> None:
         )
     db.execute(delete(MemberKey).where(MemberKey.account_id == account.id))
     vault_of(db).forget(account.id)
-    account_id = account.id
-    db.execute(delete(Account).where(Account.id == account_id))
+    db.execute(delete(Account).where(Account.id == account.id))
     for function in _ERASERS:
-        function(db, account_id)
+        function(db, account)
     db.expunge_all()

@@ -57,6 +57,13 @@ def accepts_form_body(view: Any) -> Any:
     return view
 
 
+def accepts_any_body(view: Any) -> Any:
+    """Mark a view that parses its JSON body whatever the Content-Type says: WatermelonDB's
+    documented push sends JSON.stringify(changes) with fetch's default, text/plain."""
+    view.accepts_form_body = True
+    return view
+
+
 def _username_key() -> str:
     """Rate-limit key for credential endpoints: the (hashed) username in the body."""
     body = request.get_json(silent=True)

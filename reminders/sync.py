@@ -221,7 +221,7 @@ def register() -> None:
             "member",
             APPOINTMENT_COLUMNS,
             _pull_appointments,
-            Pusher(_owners, _prepare, _save, _delete),
+            Pusher(Appointment, _owners, _prepare, _save, _delete),
         )
     )
     registry.register(

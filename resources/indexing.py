@@ -21,6 +21,7 @@ from resources.models import (
     Location,
     OpeningHours,
     Organization,
+    SavedListing,
     Schedule,
     SearchDocument,
     Service,
@@ -207,8 +208,14 @@ def refresh(db: Session, service_ids: Iterable[str] = (), job_ids: Iterable[str]
     # Whatever changed a listing (its place, phones, hours) changes its synced summary.
     for chunk in _chunks(service_ids):
         db.execute(update(Service).where(Service.id.in_(chunk)).values(sync_version=None))
+        db.execute(
+            update(SavedListing).where(SavedListing.service_id.in_(chunk)).values(sync_version=None)
+        )
     for chunk in _chunks(job_ids):
         db.execute(update(JobPosting).where(JobPosting.id.in_(chunk)).values(sync_version=None))
+        db.execute(
+            update(SavedListing).where(SavedListing.job_id.in_(chunk)).values(sync_version=None)
+        )
     for chunk in _chunks(service_ids):
         db.execute(delete(OpeningHours).where(OpeningHours.service_id.in_(chunk)))
         loaded = _ServiceChunk(db, chunk)

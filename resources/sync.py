@@ -314,7 +314,7 @@ def register() -> None:
             "member",
             {"resource_id": "string", "kind": "string", "name": "string", "created_at": "number"},
             _pull_saved,
-            Pusher(_owners, _prepare, _save, _delete),
+            Pusher(SavedListing, _owners, _prepare, _save, _delete),
         )
     )
     registry.register(

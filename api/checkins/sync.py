@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api import signals
 from api.accounts.models import Account
 from api.checkins import schemas, service
 from api.checkins.models import Checkin, CheckinResponse
@@ -161,14 +162,25 @@ def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None
     service.delete(db, service.get_own(db, member.id, record_id))
 
 
+def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
+    """Replies carry the mentor's name: a new name reaches the member's phone."""
+    if "display_name" in changed:
+        db.execute(
+            update(CheckinResponse)
+            .where(CheckinResponse.mentor_id == account.id)
+            .values(sync_version=None)
+        )
+
+
 def register() -> None:
+    signals.profile_changed.connect(_renamed, weak=False)
     registry.register(
         SyncTable(
             "checkins",
             "member",
             CHECKIN_COLUMNS,
             _pull_checkins,
-            Pusher(_owners, _prepare, _save, _delete),
+            Pusher(Checkin, _owners, _prepare, _save, _delete),
         )
     )
     registry.register(

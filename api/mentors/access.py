@@ -254,3 +254,22 @@ def synced_checkins(
             log(db, access, "checkins.sync", [c.id for c in checkins], now)
         shown += [(shape_checkin(c, access), c) for c in checkins]
     return shown
+
+
+def unseen_changes(
+    db: Session, mentor: Account, changed: Callable[[Any], Any], now: datetime
+) -> bool:
+    """Did a mentee's check-in that this mentor may not see change inside the window? It
+    may have been visible before (help withdrawn, time moved before the grant): the
+    mentor's phone must then be set right without being told which check-in it was."""
+    grants = db.scalars(select(Grant).where(Grant.mentor_id == mentor.id, in_force(now)))
+    for grant in grants:
+        access = Access(grant, frozenset(grant.scopes))
+        hidden = and_(
+            Checkin.member_id == grant.member_id,
+            changed(Checkin.sync_version),
+            ~_visible_checkins(access),
+        )
+        if db.scalar(select(select(Checkin.id).where(hidden).exists())):
+            return True
+    return False

@@ -9,8 +9,12 @@ replacement sync instead: the phone keeps exactly what is sent and drops the res
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from typing import Any
 
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from api import signals
 from api.accounts.models import Account
 from api.mentors import access
 from api.mentors.models import Grant
@@ -156,10 +160,22 @@ def _mentor_view_changed(pull: Pull) -> bool:
                 )
             )
         )
+        or access.unseen_changes(pull.db, pull.account, pull.changed, pull.until_time)
     )
 
 
+def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
+    """Grants carry both names: a new name reaches the other side's phone."""
+    if "display_name" in changed:
+        db.execute(
+            update(Grant)
+            .where(or_(Grant.member_id == account.id, Grant.mentor_id == account.id))
+            .values(sync_version=None)
+        )
+
+
 def register() -> None:
+    signals.profile_changed.connect(_renamed, weak=False)
     registry.register(SyncTable("grants", "member", GRANT_COLUMNS, _pull_member_grants))
     registry.register(
         SyncTable(

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.db import insert_ignoring_conflicts
 from api.errors import Problem
-from api.sync import registry
+from api.sync import registry, tracking
 from api.sync.models import PushReceipt, Tombstone
 
 # WatermelonDB's own ids are [a-zA-Z0-9]{16}; '_', '-' and '.' are safe too (Backend.md).
@@ -87,6 +87,9 @@ def apply(
     now: datetime,
 ) -> dict[str, Any]:
     """Apply a push; returns the answer body. Raises 409 (nothing applied) on a conflict."""
+    if since > tracking.current(db):
+        # A timestamp this server never gave could hide every conflict: pull first.
+        raise _conflict()
     rejected: dict[str, list[str]] = {}
     plans: list[tuple[registry.SyncTable, str, str, dict[str, Any] | None]] = []
     for name, part in changes.items():
@@ -96,7 +99,7 @@ def apply(
         records = [("save", r["id"], r) for kind in ("created", "updated") for r in part[kind]]
         records += [("delete", record_id, None) for record_id in part["deleted"]]
         if spec.push is None:
-            refused = [rid for _, rid, _ in records if SAFE_ID.match(rid)]
+            refused = [rid for _, rid, _ in records]
             if refused:
                 rejected.setdefault(name, []).extend(refused)
             continue
@@ -105,7 +108,10 @@ def apply(
         gone = _deleted_versions(db, account, name, ids)
         for action, record_id, raw in records:
             if not SAFE_ID.match(record_id):
-                continue  # an unsafe id is never stored, nor echoed back
+                # Never stored; told back (JSON-escaped) so the phone knows it was refused.
+                if action == "save":
+                    rejected.setdefault(name, []).append(record_id)
+                continue
             owner = owners.get(record_id)
             if owner is not None and owner[0] != account.id:
                 # Someone else's id: never touched, never revealed.
@@ -140,8 +146,22 @@ def apply(
             assert planned is not None
             exists = bool(planned.pop("_exists"))
             spec.push.save(db, account, record_id, planned, exists, now)
+            if not exists:
+                _created_by_phone(db, spec.push.model, record_id, since)
     db.flush()
     return {"experimentalRejectedIds": rejected}
+
+
+def _created_by_phone(db: Session, model: Any, record_id: str, since: int) -> None:
+    """A record the phone created counts as created before its last pull, so its next
+    pull sends it in 'updated'. In 'created', WatermelonDB would recreate it over a local
+    delete made since the push, and the delete would be lost."""
+    db.flush()
+    db.execute(
+        update(model)
+        .where(model.id == record_id, model.sync_created.is_(None))
+        .values(sync_created=since)
+    )
 
 
 def digest(since: int, body: bytes) -> str:

@@ -119,7 +119,7 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Pusher:
-    """How a pushable table applies records.
+    """How a pushable table applies records to ``model`` (its rows' table).
 
     ``owners(db, ids)`` -> {id: (owner account id, sync_version)} of the rows that exist;
     ``prepare(db, account, record_id, raw, exists)`` -> fields, or raises Rejected (nothing
@@ -127,6 +127,7 @@ class Pusher:
     planning and help alerts happen as for REST); ``delete`` removes an owned row.
     """
 
+    model: Any
     owners: Callable[[Session, Sequence[str]], Mapping[str, tuple[str, int | None]]]
     prepare: Callable[[Session, Account, str, Raw, bool], dict[str, Any]]
     save: Callable[[Session, Account, str, dict[str, Any], bool, datetime], None]

@@ -14,6 +14,7 @@ from api.accounts.models import Role
 from api.auth import current_account, login_required
 from api.db import get_session, utcnow
 from api.errors import Problem
+from api.extensions import accepts_any_body
 from api.sync import area, pull, push, schemas
 
 sync_blp = Blueprint(
@@ -46,6 +47,7 @@ def pull_changes(args: dict[str, Any]) -> Response:
 
 
 @sync_blp.route("", methods=["POST"])
+@accepts_any_body
 @login_required(Role.MEMBER, Role.MENTOR)
 @sync_blp.arguments(schemas.PushArgs, location="query")
 @sync_blp.doc(

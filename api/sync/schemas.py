@@ -43,6 +43,9 @@ class Migration(ma.fields.Field):
             return None
         if not isinstance(parsed, dict):
             raise ma.ValidationError("'migration' must be an object {from, tables, columns}.")
+        start = parsed.get("from")
+        if start is not None and (not isinstance(start, int) or isinstance(start, bool)):
+            raise ma.ValidationError("'migration.from' must be a schema version (a whole number).")
         tables = parsed.get("tables") or []
         columns = parsed.get("columns") or []
         if not isinstance(tables, list) or not all(isinstance(t, str) for t in tables):

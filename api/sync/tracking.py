@@ -47,6 +47,12 @@ _ADVANCE = (
 )
 
 
+def current(session: Session) -> int:
+    """The clock's last value (no lock taken)."""
+    value = session.execute(text("SELECT value FROM sync_clock WHERE id = 1")).scalar()
+    return int(value or 0)
+
+
 def _move_clock(session: Session, statement: str) -> int:
     now = now_ms()
     value = session.execute(text(statement), {"now": now}).scalar()

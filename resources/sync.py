@@ -53,99 +53,103 @@ def _short(text: str | None) -> str:
     return text if len(text) <= SUMMARY else text[: SUMMARY - 1].rstrip() + "…"
 
 
-def _places_in(db: Session, area: MemberArea) -> dict[str, tuple[float, float, float]]:
-    """Locations inside the area: {id: (distance in m, latitude, longitude)}; a bounding
-    box on the indexed columns first, then the exact great-circle distance."""
+CHUNK = 500  # bound parameters per IN list (PostgreSQL allows 65,535 in all)
+
+
+def _chunks(ids: Sequence[str]) -> list[list[str]]:
+    ids = list(ids)
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+def _box(area: MemberArea) -> list[Any]:
+    """The area's bounding box on the indexed coordinate columns (the exact great-circle
+    distance is checked afterwards)."""
     radius_m = area.radius_km * 1000
     dlat = math.degrees(radius_m / 6371008.8)
     dlng = dlat / max(math.cos(math.radians(area.latitude)), 0.01)
-    rows = db.execute(
-        select(Location.id, Location.latitude, Location.longitude).where(
-            Location.latitude.between(area.latitude - dlat, area.latitude + dlat),
-            Location.longitude.between(area.longitude - dlng, area.longitude + dlng),
-        )
-    )
-    places: dict[str, tuple[float, float, float]] = {}
-    for location_id, lat, lng in rows:
-        if lat is None or lng is None:
-            continue
-        distance = hw_distance(area.latitude, area.longitude, lat, lng)
-        if distance is not None and distance <= radius_m:
-            places[location_id] = (distance, lat, lng)
-    return places
+    return [
+        Location.latitude.between(area.latitude - dlat, area.latitude + dlat),
+        Location.longitude.between(area.longitude - dlng, area.longitude + dlng),
+    ]
 
 
-def _addresses(db: Session, location_ids: set[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for row in db.execute(
-        select(Address.location_id, Address.address_1, Address.city).where(
-            Address.location_id.in_(location_ids)
-        )
-    ):
-        found.setdefault(row.location_id, f"{row.address_1}, {row.city}")
-    return found
+def _inside(area: MemberArea, lat: float | None, lng: float | None) -> float | None:
+    """Distance in metres when inside the area, else None."""
+    if lat is None or lng is None:
+        return None
+    distance = hw_distance(area.latitude, area.longitude, lat, lng)
+    return distance if distance is not None and distance <= area.radius_km * 1000 else None
+
+
+def _lookup(db: Session, statement: Any, column: Any, ids: set[str]) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(ids)):
+        rows += db.execute(statement.where(column.in_(chunk))).all()
+    return rows
 
 
 def _pull_resources(pull: Pull) -> Changes:
+    """The area's listings that changed inside the window (all of them on a full pull);
+    each query is bounded by the area and the window, never by a list of every id."""
     db = pull.db
     area = db.get(MemberArea, pull.account.id)
     changes = Changes()
     if area is None:
         return changes
-    places = _places_in(db, area)
-    now = pull.until_time
+    box = _box(area)
 
     # Services: the nearest of their locations inside the area.
-    nearest: dict[str, str] = {}
-    for service_id, location_id in db.execute(
-        select(ServiceAtLocation.service_id, ServiceAtLocation.location_id).where(
-            ServiceAtLocation.location_id.in_(places)
-        )
+    nearest: dict[str, tuple[float, str, Any, Any]] = {}
+    for service_id, location_id, lat, lng in db.execute(
+        select(ServiceAtLocation.service_id, Location.id, Location.latitude, Location.longitude)
+        .join(Location, Location.id == ServiceAtLocation.location_id)
+        .join(Service, Service.id == ServiceAtLocation.service_id)
+        .where(*box, Service.status == ServiceStatus.ACTIVE, pull.changed(Service.sync_version))
     ):
-        best = nearest.get(service_id)
-        if best is None or places[location_id][0] < places[best][0]:
-            nearest[service_id] = location_id
-    services = list(
-        db.scalars(
-            select(Service).where(
-                Service.id.in_(nearest),
-                Service.status == ServiceStatus.ACTIVE,
-                pull.changed(Service.sync_version),
-            )
-        )
-    )
-    jobs = list(
-        db.scalars(
-            select(JobPosting).where(
-                JobPosting.location_id.in_(places),
-                or_(JobPosting.valid_through.is_(None), JobPosting.valid_through > now),
+        distance = _inside(area, lat, lng)
+        if distance is not None and (
+            service_id not in nearest or distance < nearest[service_id][0]
+        ):
+            nearest[service_id] = (distance, location_id, lat, lng)
+    services = [row[0] for row in _lookup(db, select(Service), Service.id, set(nearest))]
+    jobs: list[tuple[JobPosting, Any, Any]] = [
+        (job, lat, lng)
+        for job, lat, lng in db.execute(
+            select(JobPosting, Location.latitude, Location.longitude)
+            .join(Location, Location.id == JobPosting.location_id)
+            .where(
+                *box,
+                or_(JobPosting.valid_through.is_(None), JobPosting.valid_through > pull.until_time),
                 pull.changed(JobPosting.sync_version),
             )
+        ).all()
+        if _inside(area, lat, lng) is not None
+    ]
+
+    organizations = dict(
+        _lookup(
+            db,
+            select(Organization.id, Organization.name),
+            Organization.id,
+            {s.organization_id for s in services} | {j.organization_id for j, _, _ in jobs},
         )
     )
-    organizations = {
-        row.id: row.name
-        for row in db.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_(
-                    {s.organization_id for s in services} | {j.organization_id for j in jobs}
-                )
-            )
-        )
-    }
-    addresses = _addresses(
-        db, set(nearest.values()) | {j.location_id for j in jobs if j.location_id}
-    )
-    phones: dict[str, str] = {}
-    for row in db.execute(
-        select(Phone.service_id, Phone.number).where(Phone.service_id.in_([s.id for s in services]))
+    addresses: dict[str, str] = {}
+    for location_id, line, city in _lookup(
+        db,
+        select(Address.location_id, Address.address_1, Address.city),
+        Address.location_id,
+        {n[1] for n in nearest.values()} | {j.location_id for j, _, _ in jobs if j.location_id},
     ):
-        if row.service_id:
-            phones.setdefault(row.service_id, row.number)
+        addresses.setdefault(location_id, f"{line}, {city}")
+    phones: dict[str, str] = {}
+    for service_id, number in _lookup(
+        db, select(Phone.service_id, Phone.number), Phone.service_id, {s.id for s in services}
+    ):
+        phones.setdefault(service_id, number)
 
     for item in services:
-        location_id = nearest[item.id]
-        _, lat, lng = places[location_id]
+        _, location_id, lat, lng = nearest[item.id]
         raw = {
             "id": item.id,
             "kind": "service",
@@ -162,8 +166,7 @@ def _pull_resources(pull: Pull) -> Changes:
             "last_verified_at": ms(item.last_verified_at),
         }
         changes.add(raw, pull.is_new(item.sync_created))
-    for job in jobs:
-        _, lat, lng = places[job.location_id or ""]
+    for job, lat, lng in jobs:
         raw = {
             "id": job.id,
             "kind": "job",
@@ -181,7 +184,7 @@ def _pull_resources(pull: Pull) -> Changes:
         }
         changes.add(raw, pull.is_new(job.sync_created))
     if not pull.full:
-        changes.deleted = _left_view(pull, {s.id for s in services} | {j.id for j in jobs})
+        changes.deleted = _left_view(pull, {s.id for s in services} | {j.id for j, _, _ in jobs})
     return changes
 
 

@@ -96,7 +96,9 @@ def test_bulk_statements_and_raw_sql_are_tracked_too(app, client, accounts):
     assert after["changes"]["checkins"]["deleted"] == ["bulk-one"]
 
 
-def test_an_erased_member_leaves_the_mentor_a_nameless_tombstone_and_a_replacement_sync(app, client, accounts):
+def test_an_erased_member_leaves_the_mentor_a_nameless_tombstone_and_a_replacement_sync(
+    app, client, accounts
+):
     member = accounts.register(role="member")
     mentor = accounts.register(role="mentor")
     invite = client.post(

@@ -65,24 +65,13 @@ def appointment_raw(appointment: Appointment) -> registry.Raw:
 
 
 def _pull_appointments(pull: Pull) -> Changes:
-    changes = Changes()
-    for appointment in pull.db.scalars(
-        select(Appointment).where(
-            Appointment.member_id == pull.account.id, pull.changed(Appointment.sync_version)
-        )
-    ):
-        changes.add(appointment_raw(appointment), pull.is_new(appointment.sync_created))
-    changes.deleted = pull.tombstones("appointments")
-    return changes
-
-
-def _owners(db: Session, ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
-    rows = db.execute(
-        select(Appointment.id, Appointment.member_id, Appointment.sync_version).where(
-            Appointment.id.in_(ids)
-        )
+    return registry.owned(
+        pull,
+        "appointments",
+        Appointment,
+        "member_id",
+        lambda _db, rows: [appointment_raw(row) for row in rows],
     )
-    return {row.id: (row.member_id, row.sync_version) for row in rows}
 
 
 def _fields(raw: registry.Raw) -> dict[str, Any]:
@@ -221,7 +210,7 @@ def register() -> None:
             "member",
             APPOINTMENT_COLUMNS,
             _pull_appointments,
-            Pusher(Appointment, _owners, _prepare, _save, _delete),
+            Pusher(Appointment, "member_id", _prepare, _save, _delete),
         )
     )
     registry.register(

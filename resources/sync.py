@@ -248,28 +248,7 @@ def _saved_raws(db: Session, rows: Sequence[SavedListing]) -> list[registry.Raw]
 
 
 def _pull_saved(pull: Pull) -> Changes:
-    rows = list(
-        pull.db.scalars(
-            select(SavedListing).where(
-                SavedListing.account_id == pull.account.id,
-                pull.changed(SavedListing.sync_version),
-            )
-        )
-    )
-    changes = Changes()
-    for row, raw in zip(rows, _saved_raws(pull.db, rows), strict=True):
-        changes.add(raw, pull.is_new(row.sync_created))
-    changes.deleted = pull.tombstones("saved_resources")
-    return changes
-
-
-def _owners(db: Session, ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
-    rows = db.execute(
-        select(SavedListing.id, SavedListing.account_id, SavedListing.sync_version).where(
-            SavedListing.id.in_(ids)
-        )
-    )
-    return {row.id: (row.account_id, row.sync_version) for row in rows}
+    return registry.owned(pull, "saved_resources", SavedListing, "account_id", _saved_raws)
 
 
 def _prepare(
@@ -317,7 +296,7 @@ def register() -> None:
             "member",
             {"resource_id": "string", "kind": "string", "name": "string", "created_at": "number"},
             _pull_saved,
-            Pusher(SavedListing, _owners, _prepare, _save, _delete),
+            Pusher(SavedListing, "account_id", _prepare, _save, _delete),
         )
     )
     registry.register(

@@ -6,6 +6,7 @@ The caller (a route or a CLI command) commits once at its boundary.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -296,6 +297,19 @@ def recover(
         ).all()
     )
     return account, start_session(db, account, device_name, now), remaining
+
+
+def display_names(db: Session, account_ids: Iterable[str]) -> dict[str, str]:
+    """What each account is called in other people's views: its display name, else its
+    username."""
+    return {
+        row.id: row.display_name or row.username
+        for row in db.execute(
+            select(Account.id, Account.display_name, Account.username).where(
+                Account.id.in_(set(account_ids))
+            )
+        )
+    }
 
 
 def update_profile(

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api import signals
 from api.accounts.models import Account
+from api.accounts.service import display_names
 from api.checkins import schemas, service
 from api.checkins.models import Checkin, CheckinResponse
 from api.db import utcnow
@@ -52,54 +52,27 @@ def checkin_raw(checkin: Checkin) -> registry.Raw:
 
 
 def _pull_checkins(pull: Pull) -> Changes:
-    changes = Changes()
-    for checkin in pull.db.scalars(
-        select(Checkin).where(
-            Checkin.member_id == pull.account.id, pull.changed(Checkin.sync_version)
-        )
-    ):
-        changes.add(checkin_raw(checkin), pull.is_new(checkin.sync_created))
-    changes.deleted = pull.tombstones("checkins")
-    return changes
-
-
-def _pull_responses(pull: Pull) -> Changes:
-    changes = Changes()
-    responses = list(
-        pull.db.scalars(
-            select(CheckinResponse).where(
-                CheckinResponse.member_id == pull.account.id,
-                pull.changed(CheckinResponse.sync_version),
-            )
-        )
+    return registry.owned(
+        pull, "checkins", Checkin, "member_id", lambda _db, rows: [checkin_raw(r) for r in rows]
     )
-    mentor_ids = {r.mentor_id for r in responses if r.mentor_id}
-    names = {
-        row.id: row.display_name or row.username
-        for row in pull.db.execute(
-            select(Account.id, Account.display_name, Account.username).where(
-                Account.id.in_(mentor_ids)
-            )
-        )
-    }
-    for response in responses:
-        raw = {
+
+
+def _response_raws(db: Session, responses: list[CheckinResponse]) -> list[registry.Raw]:
+    names = display_names(db, {r.mentor_id for r in responses if r.mentor_id})
+    return [
+        {
             "id": response.id,
             "checkin_id": response.checkin_id,
             "body": response.body,
             "mentor_name": names.get(response.mentor_id or ""),
             "created_at": ms(response.created_at),
         }
-        changes.add(raw, pull.is_new(response.sync_created))
-    changes.deleted = pull.tombstones("checkin_responses")
-    return changes
+        for response in responses
+    ]
 
 
-def _owners(db: Session, ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
-    rows = db.execute(
-        select(Checkin.id, Checkin.member_id, Checkin.sync_version).where(Checkin.id.in_(ids))
-    )
-    return {row.id: (row.member_id, row.sync_version) for row in rows}
+def _pull_responses(pull: Pull) -> Changes:
+    return registry.owned(pull, "checkin_responses", CheckinResponse, "member_id", _response_raws)
 
 
 def _fields(raw: registry.Raw) -> dict[str, Any]:
@@ -180,7 +153,7 @@ def register() -> None:
             "member",
             CHECKIN_COLUMNS,
             _pull_checkins,
-            Pusher(Checkin, _owners, _prepare, _save, _delete),
+            Pusher(Checkin, "member_id", _prepare, _save, _delete),
         )
     )
     registry.register(

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api.accounts.models import Account
+from api.accounts.service import display_names
 from api.accounts.tokens import digest
 from api.errors import Problem, not_found
 from api.mentors.models import Grant, Invite
@@ -241,14 +242,7 @@ def grant_view(
 
 
 def names(db: Session, grant: Grant) -> dict[str, str | None]:
-    found = {
-        account_id: display_name or username
-        for account_id, display_name, username in db.execute(
-            select(Account.id, Account.display_name, Account.username).where(
-                Account.id.in_([grant.member_id, grant.mentor_id])
-            )
-        )
-    }
+    found = display_names(db, [grant.member_id, grant.mentor_id])
     return {"member_name": found.get(grant.member_id), "mentor_name": found.get(grant.mentor_id)}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api import signals
 from api.accounts.models import Account
+from api.accounts.service import display_names
 from api.mentors import access
 from api.mentors.models import Grant
 from api.mentors.service import in_force
@@ -47,17 +48,8 @@ SHARED_COLUMNS: dict[str, registry.ColumnType] = {
 }
 
 
-def _names(pull: Pull, ids: set[str]) -> dict[str, str]:
-    return {
-        row.id: row.display_name or row.username
-        for row in pull.db.execute(
-            select(Account.id, Account.display_name, Account.username).where(Account.id.in_(ids))
-        )
-    }
-
-
 def _grant_raws(pull: Pull, grants: list[Grant]) -> list[registry.Raw]:
-    names = _names(pull, {g.member_id for g in grants} | {g.mentor_id for g in grants})
+    names = display_names(pull.db, {g.member_id for g in grants} | {g.mentor_id for g in grants})
     return [
         {
             "id": grant.id,
@@ -122,7 +114,7 @@ def _pull_mentor_grants(pull: Pull) -> Changes:
 
 def _pull_shared(pull: Pull) -> Changes:
     shown = access.synced_checkins(pull.db, pull.account, pull.changed, pull.until_time)
-    names = _names(pull, {checkin.member_id for _, checkin in shown})
+    names = display_names(pull.db, {checkin.member_id for _, checkin in shown})
     changes = Changes()
     for fields, checkin in shown:
         raw = {

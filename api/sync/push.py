@@ -104,7 +104,7 @@ def apply(
                 rejected.setdefault(name, []).extend(refused)
             continue
         ids = [rid for _, rid, _ in records if SAFE_ID.match(rid)]
-        owners = spec.push.owners(db, ids)
+        owners = registry.owners(db, spec.push, ids)
         gone = _deleted_versions(db, account, name, ids)
         for action, record_id, raw in records:
             if not SAFE_ID.match(record_id):

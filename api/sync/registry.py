@@ -113,22 +113,44 @@ class Changes:
         return {"created": created, "updated": updated, "deleted": deleted}
 
 
+def owned(
+    pull: Pull,
+    table: str,
+    model: Any,
+    owner: str,
+    to_raws: Callable[[Session, list[Any]], list[Raw]],
+) -> Changes:
+    """The common pull: the caller's own rows changed in the window, and the tombstones
+    addressed to them. ``to_raws`` shapes a batch of rows (names looked up once)."""
+    rows = list(
+        pull.db.scalars(
+            select(model).where(
+                getattr(model, owner) == pull.account.id, pull.changed(model.sync_version)
+            )
+        )
+    )
+    changes = Changes(deleted=pull.tombstones(table))
+    for row, raw in zip(rows, to_raws(pull.db, rows), strict=True):
+        changes.add(raw, pull.is_new(row.sync_created))
+    return changes
+
+
 class Rejected(Exception):
     """A pushed record that cannot be stored as sent; its id goes back as rejected."""
 
 
 @dataclass(frozen=True)
 class Pusher:
-    """How a pushable table applies records to ``model`` (its rows' table).
+    """How a pushable table applies records to ``model``, whose ``owner`` column names the
+    account a row belongs to.
 
-    ``owners(db, ids)`` -> {id: (owner account id, sync_version)} of the rows that exist;
     ``prepare(db, account, record_id, raw, exists)`` -> fields, or raises Rejected (nothing
     written yet); ``save`` writes them through the domain's own operations (so reminder
     planning and help alerts happen as for REST); ``delete`` removes an owned row.
     """
 
     model: Any
-    owners: Callable[[Session, Sequence[str]], Mapping[str, tuple[str, int | None]]]
+    owner: str
     prepare: Callable[[Session, Account, str, Raw, bool], dict[str, Any]]
     save: Callable[[Session, Account, str, dict[str, Any], bool, datetime], None]
     delete: Callable[[Session, Account, str, datetime], None]
@@ -147,6 +169,20 @@ class SyncTable:
 
 
 _TABLES: dict[tuple[str, str], SyncTable] = {}
+
+
+def owners(db: Session, pusher: Pusher, ids: Sequence[str]) -> Mapping[str, tuple[str, int | None]]:
+    """{id: (owner account id, sync_version)} of the rows that exist."""
+    model = pusher.model
+    found: dict[str, tuple[str, int | None]] = {}
+    for start in range(0, len(ids), 500):
+        rows = db.execute(
+            select(model.id, getattr(model, pusher.owner), model.sync_version).where(
+                model.id.in_(ids[start : start + 500])
+            )
+        )
+        found.update({row[0]: (row[1], row[2]) for row in rows})
+    return found
 
 
 def register(table: SyncTable) -> SyncTable:

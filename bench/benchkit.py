@@ -98,6 +98,24 @@ def app_environment(database_url: str, vapid_pem: str, **extra: str) -> dict[str
     return env
 
 
+def in_process_environment(
+    database_url: str, vapid_pem: str, instance: Path | str, **extra: str
+) -> dict[str, str]:
+    """``app_environment`` for an app driven in this process through its test client:
+    quiet logs, no rate limits, cheap password hashing (the benches measure the rest)."""
+    return app_environment(
+        database_url,
+        vapid_pem,
+        LOG_LEVEL="WARNING",
+        RATELIMIT_ENABLED="0",
+        HOMEWARD_INSTANCE_PATH=str(instance),
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_COST="8192",
+        ARGON2_PARALLELISM="1",
+        **extra,
+    )
+
+
 def migrated_app(env: dict[str, str]) -> Any:
     """create_app() in this process with ``env`` applied, migrated to head."""
     os.environ.update(env)

@@ -60,8 +60,8 @@ from typing import Any
 from benchkit import (
     DEFAULT_POSTGRES_URL,
     ROOT,
-    app_environment,
     fresh_postgres_database,
+    in_process_environment,
     load_average,
     log,
     migrated_app,
@@ -635,16 +635,11 @@ def run_backend(
 
     rng = random.Random(20261001)
     with database(backend, workdir, options.postgres_url) as url:
-        env = app_environment(
+        env = in_process_environment(
             url,
             vapid,
-            LOG_LEVEL="WARNING",
-            RATELIMIT_ENABLED="0",
+            workdir / f"instance-{backend}",
             HOMEWARD_MASTER_KEY=encode_key(os.urandom(32)),
-            HOMEWARD_INSTANCE_PATH=str(workdir / f"instance-{backend}"),
-            ARGON2_TIME_COST="1",
-            ARGON2_MEMORY_COST="8192",
-            ARGON2_PARALLELISM="1",
         )
         app = migrated_app(env)
         try:

@@ -83,11 +83,9 @@ def _fields(raw: registry.Raw) -> dict[str, Any]:
             continue
         value = raw[name]
         if name in LISTS:
+            value = registry.split(value)
             if value is None:
                 continue
-            if not isinstance(value, str):
-                raise Rejected(name)
-            value = [part.strip() for part in value.split(",") if part.strip()]
         elif name in OPTIONAL:
             value = None if value == "" else value
         elif value is None or value == "":

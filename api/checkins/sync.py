@@ -82,11 +82,9 @@ def _fields(raw: registry.Raw) -> dict[str, Any]:
             continue
         value = raw[name]
         if name == "needs":
+            value = registry.split(value)
             if value is None:
                 continue
-            if not isinstance(value, str):
-                raise Rejected(name)
-            value = [part.strip() for part in value.split(",") if part.strip()]
         elif name == "recorded_at":
             if value in (None, 0, ""):
                 continue

@@ -36,6 +36,15 @@ def joined(values: Iterable[str] | None) -> str:
     return ",".join(values or [])
 
 
+def split(value: Any) -> list[str] | None:
+    """A pushed comma-joined list back to a list (None: not sent); not a string: Rejected."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Rejected(value)
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 @dataclass
 class Pull:
     """One table's part of a pull: what the caller last saw (``since``; 0 = everything)

@@ -317,3 +317,31 @@ def children() -> Iterator[list[Child]]:
     finally:
         for child in reversed(started):
             child.stop()
+
+
+@contextlib.contextmanager
+def bench_database(backend: str, workdir: Path, admin_url: str, name: str) -> Iterator[str]:
+    """A database for one run: a SQLite file in ``workdir``, or a PostgreSQL database
+    created for the run and dropped after it."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / f'{name}.sqlite3'}"
+    else:
+        with fresh_postgres_database(admin_url, "homeward_bench") as url:
+            yield url
+
+
+@contextlib.contextmanager
+def in_process_app(
+    backend: str, workdir: Path, admin_url: str, vapid_pem: str, name: str
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A migrated app on a fresh database, driven in this process (``in_process_environment``),
+    with the facts of its database for the report. Disposed of afterwards."""
+    with bench_database(backend, workdir, admin_url, name) as url:
+        app = migrated_app(in_process_environment(url, vapid_pem, workdir / f"instance-{backend}"))
+        try:
+            facts: dict[str, Any] = {"database": backend}
+            if backend == "postgresql":
+                facts.update(postgres_settings(url))
+            yield app, facts
+        finally:
+            app.extensions["homeward.db"].engine.dispose()

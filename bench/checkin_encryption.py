@@ -51,13 +51,10 @@ from typing import Any
 from benchkit import (
     DEFAULT_POSTGRES_URL,
     ROOT,
-    fresh_postgres_database,
-    in_process_environment,
+    in_process_app,
     load_average,
     log,
-    migrated_app,
     new_vapid_private_key,
-    postgres_settings,
     sigterm_as_interrupt,
 )
 
@@ -124,15 +121,6 @@ def variant_context(variant: str) -> contextlib.AbstractContextManager[None]:
 
 
 # --------------------------------------------------------------------------- setup
-
-
-@contextlib.contextmanager
-def database(backend: str, workdir: Path, admin_url: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'checkins.sqlite3'}"
-    else:
-        with fresh_postgres_database(admin_url, "homeward_bench") as url:
-            yield url
 
 
 def register(client: Any, role: str) -> Person:
@@ -314,60 +302,45 @@ def vault_micro(app: Any, member: Person, n: int = 2000) -> dict[str, float]:
 def run_backend(
     backend: str, options: argparse.Namespace, workdir: Path, vapid: str
 ) -> tuple[list[Result], dict[str, Any]]:
-    from api.crypto.vault import encode_key
+    with in_process_app(backend, workdir, options.postgres_url, vapid, "checkins") as (app, facts):
+        client = app.test_client()
+        people: dict[str, dict[str, Person]] = {}
+        for variant in ("sealed", "bypassed"):
+            with variant_context(variant):
+                group = {
+                    "writer": register(client, "member"),
+                    "reader": register(client, "member"),
+                    "mentor": register(client, "mentor"),
+                }
+                share(client, group["reader"], group["mentor"])
+                for _ in range(SHARED_CHECKINS):
+                    create_checkin(client, group["reader"])
+                # Both checks before any load: the right answer, and the right storage.
+                create_checkin(client, group["writer"])
+                list_shared(client, group["mentor"], group["reader"])
+            people[variant] = group
+        check_storage(app, people)
 
-    with database(backend, workdir, options.postgres_url) as url:
-        env = in_process_environment(
-            url,
-            vapid,
-            workdir / f"instance-{backend}",
-            HOMEWARD_MASTER_KEY=encode_key(os.urandom(32)),
+        log(f"{backend}: create, {options.rounds} rounds of {options.seconds:g}s per variant")
+        results = measure_operation(
+            backend,
+            "create",
+            {v: (lambda g=g: create_checkin(client, g["writer"])) for v, g in people.items()},
+            options,
         )
-        app = migrated_app(env)
-        try:
-            facts: dict[str, Any] = {"database": backend}
-            if backend == "postgresql":
-                facts.update(postgres_settings(url))
-            client = app.test_client()
-            people: dict[str, dict[str, Person]] = {}
-            for variant in ("sealed", "bypassed"):
-                with variant_context(variant):
-                    group = {
-                        "writer": register(client, "member"),
-                        "reader": register(client, "member"),
-                        "mentor": register(client, "mentor"),
-                    }
-                    share(client, group["reader"], group["mentor"])
-                    for _ in range(SHARED_CHECKINS):
-                        create_checkin(client, group["reader"])
-                    # Both checks before any load: the right answer, and the right storage.
-                    create_checkin(client, group["writer"])
-                    list_shared(client, group["mentor"], group["reader"])
-                people[variant] = group
-            check_storage(app, people)
-
-            log(f"{backend}: create, {options.rounds} rounds of {options.seconds:g}s per variant")
-            results = measure_operation(
-                backend,
-                "create",
-                {v: (lambda g=g: create_checkin(client, g["writer"])) for v, g in people.items()},
-                options,
-            )
-            log(f"{backend}: list 50, {options.rounds} rounds of {options.seconds:g}s per variant")
-            results += measure_operation(
-                backend,
-                "list 50",
-                {
-                    v: (lambda g=g: list_shared(client, g["mentor"], g["reader"]))
-                    for v, g in people.items()
-                },
-                options,
-            )
-            # No turn of one variant leaked into the other's rows.
-            facts["rows checked"] = check_storage(app, people)
-            facts.update(vault_micro(app, people["sealed"]["reader"]))
-        finally:
-            app.extensions["homeward.db"].engine.dispose()
+        log(f"{backend}: list 50, {options.rounds} rounds of {options.seconds:g}s per variant")
+        results += measure_operation(
+            backend,
+            "list 50",
+            {
+                v: (lambda g=g: list_shared(client, g["mentor"], g["reader"]))
+                for v, g in people.items()
+            },
+            options,
+        )
+        # No turn of one variant leaked into the other's rows.
+        facts["rows checked"] = check_storage(app, people)
+        facts.update(vault_micro(app, people["sealed"]["reader"]))
     return results, facts
 
 

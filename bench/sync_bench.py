@@ -37,7 +37,6 @@ cheap argon2.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import json
 import math
@@ -51,7 +50,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,13 +59,10 @@ from typing import Any
 from benchkit import (
     DEFAULT_POSTGRES_URL,
     ROOT,
-    fresh_postgres_database,
-    in_process_environment,
+    in_process_app,
     load_average,
     log,
-    migrated_app,
     new_vapid_private_key,
-    postgres_settings,
     sigterm_as_interrupt,
 )
 
@@ -614,15 +610,6 @@ def check_incremental(
 # --------------------------------------------------------------------------- one backend
 
 
-@contextlib.contextmanager
-def database(backend: str, workdir: Path, admin_url: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'sync.sqlite3'}"
-    else:
-        with fresh_postgres_database(admin_url, "homeward_bench") as url:
-            yield url
-
-
 def alternate(round_number: int, *steps: Callable[[], None]) -> None:
     for step in steps if round_number % 2 == 0 else reversed(steps):
         step()
@@ -631,175 +618,160 @@ def alternate(round_number: int, *steps: Callable[[], None]) -> None:
 def run_backend(
     backend: str, options: argparse.Namespace, workdir: Path, vapid: str
 ) -> BackendResult:
-    from api.crypto.vault import encode_key
-
     rng = random.Random(20261001)
-    with database(backend, workdir, options.postgres_url) as url:
-        env = in_process_environment(
-            url,
-            vapid,
-            workdir / f"instance-{backend}",
-            HOMEWARD_MASTER_KEY=encode_key(os.urandom(32)),
+    with in_process_app(backend, workdir, options.postgres_url, vapid, "sync") as (app, facts):
+        client = app.test_client()
+        member = register(client)
+
+        began = time.perf_counter()
+        seeded = seed_member(client, member, rng, options.appointments, options.checkins)
+        facts["seed push s"] = round(time.perf_counter() - began, 1)
+        began = time.perf_counter()
+        inside = seed_directory(app, rng, options.listings, options.listings // 4)
+        facts["seed directory s"] = round(time.perf_counter() - began, 1)
+        area = {"latitude": CENTER[0], "longitude": CENTER[1], "radius_km": RADIUS_KM}
+        expect(client.put(AREA, json=area, headers=member.headers), 200, "PUT /me/area")
+        log(
+            f"{backend}: seeded {options.appointments} appointments and "
+            f"{options.checkins} check-ins by push in {facts['seed push s']}s, "
+            f"{len(inside)} listings in the area (+{options.listings // 4} outside) "
+            f"in {facts['seed directory s']}s"
         )
-        app = migrated_app(env)
-        try:
-            facts: dict[str, Any] = {"database": backend}
-            if backend == "postgresql":
-                facts.update(postgres_settings(url))
-            client = app.test_client()
-            member = register(client)
 
-            began = time.perf_counter()
-            seeded = seed_member(client, member, rng, options.appointments, options.checkins)
-            facts["seed push s"] = round(time.perf_counter() - began, 1)
-            began = time.perf_counter()
-            inside = seed_directory(app, rng, options.listings, options.listings // 4)
-            facts["seed directory s"] = round(time.perf_counter() - began, 1)
-            area = {"latitude": CENTER[0], "longitude": CENTER[1], "radius_km": RADIUS_KM}
-            expect(client.put(AREA, json=area, headers=member.headers), 200, "PUT /me/area")
-            log(
-                f"{backend}: seeded {options.appointments} appointments and "
-                f"{options.checkins} check-ins by push in {facts['seed push s']}s, "
-                f"{len(inside)} listings in the area (+{options.listings // 4} outside) "
-                f"in {facts['seed directory s']}s"
-            )
-
-            samples = {
-                name: Sample() for name in ("first", "rest_all", "incremental", "push", "rest_post")
+        samples = {
+            name: Sample() for name in ("first", "rest_all", "incremental", "push", "rest_post")
+        }
+        # Warm-up, and the data checks: sync and REST give the same records.
+        first = sync_pull(client, member, 0)
+        if first.encoding != "gzip":
+            raise RuntimeError(f"first pull not gzip-compressed: {first.encoding!r}")
+        check_first_pull(first.body, seeded, inside)
+        *_, rest_items = rest_fetch_all(client, member)
+        check_same_records(first.body, rest_items)
+        tables = {
+            name: {
+                "records": sum(len(v) for v in part.values()),
+                "bytes": len(compact(part)),
             }
-            # Warm-up, and the data checks: sync and REST give the same records.
-            first = sync_pull(client, member, 0)
-            if first.encoding != "gzip":
-                raise RuntimeError(f"first pull not gzip-compressed: {first.encoding!r}")
-            check_first_pull(first.body, seeded, inside)
-            *_, rest_items = rest_fetch_all(client, member)
-            check_same_records(first.body, rest_items)
-            tables = {
-                name: {
-                    "records": sum(len(v) for v in part.values()),
-                    "bytes": len(compact(part)),
-                }
-                for name, part in first.body["changes"].items()
-            }
+            for name, part in first.body["changes"].items()
+        }
 
-            log(f"{backend}: first pull vs REST lists, {options.runs} rounds")
+        log(f"{backend}: first pull vs REST lists, {options.runs} rounds")
 
-            def measure_first() -> None:
-                fetched = sync_pull(client, member, 0)
-                sample = samples["first"]
-                sample.seconds.append(fetched.seconds)
-                sample.wire.append(fetched.wire)
-                sample.plain.append(fetched.plain)
-                sample.requests = 1
+        def measure_first() -> None:
+            fetched = sync_pull(client, member, 0)
+            sample = samples["first"]
+            sample.seconds.append(fetched.seconds)
+            sample.wire.append(fetched.wire)
+            sample.plain.append(fetched.plain)
+            sample.requests = 1
 
-            def measure_rest_all() -> None:
-                seconds, wire, plain, requests, _ = rest_fetch_all(client, member)
-                sample = samples["rest_all"]
-                sample.seconds.append(seconds)
-                sample.wire.append(wire)
-                sample.plain.append(plain)
-                sample.requests = requests
+        def measure_rest_all() -> None:
+            seconds, wire, plain, requests, _ = rest_fetch_all(client, member)
+            sample = samples["rest_all"]
+            sample.seconds.append(seconds)
+            sample.wire.append(wire)
+            sample.plain.append(plain)
+            sample.requests = requests
 
-            for round_number in range(options.runs):
-                alternate(round_number, measure_first, measure_rest_all)
+        for round_number in range(options.runs):
+            alternate(round_number, measure_first, measure_rest_all)
 
-            log(f"{backend}: incremental pulls after 10 REST edits, {options.runs} runs")
-            cursor = int(sync_pull(client, member, 0).body["timestamp"])
-            checkin_ids = sorted(rest_items["checkins"])
-            appointment_ids = sorted(rest_items["appointments"])
-            for run in range(options.runs):
-                edited_checkins = set(rng.sample(checkin_ids, 5))
-                edited_appointments = set(rng.sample(appointment_ids, 5))
-                for checkin_id in edited_checkins:
-                    response = client.patch(
-                        f"{CHECKINS}/{checkin_id}",
-                        json={"mood": rng.randint(1, 5), "wins": f"Edit {run}"},
-                        headers=member.headers,
-                    )
-                    expect(response, 200, "PATCH check-in")
-                for appointment_id in edited_appointments:
-                    response = client.patch(
-                        f"{APPOINTMENTS}/{appointment_id}",
-                        json={"notes": f"Edited in run {run}: bring the letter."},
-                        headers=member.headers,
-                    )
-                    expect(response, 200, "PATCH appointment")
-                fetched = sync_pull(client, member, cursor)
-                check_incremental(fetched.body, edited_appointments, edited_checkins)
-                cursor = int(fetched.body["timestamp"])
-                sample = samples["incremental"]
-                sample.seconds.append(fetched.seconds)
-                sample.wire.append(fetched.wire)
-                sample.plain.append(fetched.plain)
-                sample.requests = 1
-                if run == 0:
-                    facts["incremental records"] = {
-                        name: n
-                        for name, part in fetched.body["changes"].items()
-                        if (n := sum(len(v) for v in part.values()))
-                    }
-
-            log(f"{backend}: push 50 records vs 50 REST POSTs, {options.runs} rounds")
-            pushed: list[str] = []
-
-            def fifty() -> list[tuple[str, dict[str, Any]]]:
-                local = local_now()
-                now = datetime.now(UTC)
-                return [
-                    ("checkins", raw_checkin(rng, now - timedelta(minutes=rng.randint(1, 600))))
-                    for _ in range(25)
-                ] + [
-                    (
-                        "appointments",
-                        raw_appointment(rng, local + timedelta(days=rng.randint(1, 50)), local),
-                    )
-                    for _ in range(25)
-                ]
-
-            def measure_push() -> None:
-                changes: dict[str, Any] = {
-                    t: {"created": [], "updated": [], "deleted": []}
-                    for t in ("appointments", "checkins")
-                }
-                for table, raw in fifty():
-                    changes[table]["created"].append(raw)
-                    pushed.append(raw["id"])
-                seconds, sent = sync_push(client, member, cursor, changes)
-                sample = samples["push"]
-                sample.seconds.append(seconds)
-                sample.up.append(sent)
-                sample.requests = 1
-
-            def measure_rest_post() -> None:
-                total, sent = 0.0, 0
-                for table, raw in fifty():
-                    if table == "checkins":
-                        path, body = CHECKINS, rest_checkin_body(raw)
-                    else:
-                        path, body = APPOINTMENTS, rest_appointment_body(raw)
-                    response, seconds, size = post(client, path, member.headers, body)
-                    expect(response, 201, f"POST {path}")
-                    total += seconds
-                    sent += size
-                sample = samples["rest_post"]
-                sample.seconds.append(total)
-                sample.up.append(sent)
-                sample.requests = 50
-
-            for round_number in range(options.runs):
-                alternate(round_number, measure_push, measure_rest_post)
-
-            # Everything pushed or posted is there, once.
-            last = sync_pull(client, member, 0).body["changes"]
-            held = {r["id"] for t in ("appointments", "checkins") for r in last[t]["created"]}
-            added = 2 * 50 * options.runs
-            expected = options.appointments + options.checkins + added
-            if len(held) != expected or not set(pushed) <= held:
-                raise RuntimeError(
-                    f"after the pushes the member holds {len(held)} records, expected {expected}"
+        log(f"{backend}: incremental pulls after 10 REST edits, {options.runs} runs")
+        cursor = int(sync_pull(client, member, 0).body["timestamp"])
+        checkin_ids = sorted(rest_items["checkins"])
+        appointment_ids = sorted(rest_items["appointments"])
+        for run in range(options.runs):
+            edited_checkins = set(rng.sample(checkin_ids, 5))
+            edited_appointments = set(rng.sample(appointment_ids, 5))
+            for checkin_id in edited_checkins:
+                response = client.patch(
+                    f"{CHECKINS}/{checkin_id}",
+                    json={"mood": rng.randint(1, 5), "wins": f"Edit {run}"},
+                    headers=member.headers,
                 )
-        finally:
-            app.extensions["homeward.db"].engine.dispose()
+                expect(response, 200, "PATCH check-in")
+            for appointment_id in edited_appointments:
+                response = client.patch(
+                    f"{APPOINTMENTS}/{appointment_id}",
+                    json={"notes": f"Edited in run {run}: bring the letter."},
+                    headers=member.headers,
+                )
+                expect(response, 200, "PATCH appointment")
+            fetched = sync_pull(client, member, cursor)
+            check_incremental(fetched.body, edited_appointments, edited_checkins)
+            cursor = int(fetched.body["timestamp"])
+            sample = samples["incremental"]
+            sample.seconds.append(fetched.seconds)
+            sample.wire.append(fetched.wire)
+            sample.plain.append(fetched.plain)
+            sample.requests = 1
+            if run == 0:
+                facts["incremental records"] = {
+                    name: n
+                    for name, part in fetched.body["changes"].items()
+                    if (n := sum(len(v) for v in part.values()))
+                }
+
+        log(f"{backend}: push 50 records vs 50 REST POSTs, {options.runs} rounds")
+        pushed: list[str] = []
+
+        def fifty() -> list[tuple[str, dict[str, Any]]]:
+            local = local_now()
+            now = datetime.now(UTC)
+            return [
+                ("checkins", raw_checkin(rng, now - timedelta(minutes=rng.randint(1, 600))))
+                for _ in range(25)
+            ] + [
+                (
+                    "appointments",
+                    raw_appointment(rng, local + timedelta(days=rng.randint(1, 50)), local),
+                )
+                for _ in range(25)
+            ]
+
+        def measure_push() -> None:
+            changes: dict[str, Any] = {
+                t: {"created": [], "updated": [], "deleted": []}
+                for t in ("appointments", "checkins")
+            }
+            for table, raw in fifty():
+                changes[table]["created"].append(raw)
+                pushed.append(raw["id"])
+            seconds, sent = sync_push(client, member, cursor, changes)
+            sample = samples["push"]
+            sample.seconds.append(seconds)
+            sample.up.append(sent)
+            sample.requests = 1
+
+        def measure_rest_post() -> None:
+            total, sent = 0.0, 0
+            for table, raw in fifty():
+                if table == "checkins":
+                    path, body = CHECKINS, rest_checkin_body(raw)
+                else:
+                    path, body = APPOINTMENTS, rest_appointment_body(raw)
+                response, seconds, size = post(client, path, member.headers, body)
+                expect(response, 201, f"POST {path}")
+                total += seconds
+                sent += size
+            sample = samples["rest_post"]
+            sample.seconds.append(total)
+            sample.up.append(sent)
+            sample.requests = 50
+
+        for round_number in range(options.runs):
+            alternate(round_number, measure_push, measure_rest_post)
+
+        # Everything pushed or posted is there, once.
+        last = sync_pull(client, member, 0).body["changes"]
+        held = {r["id"] for t in ("appointments", "checkins") for r in last[t]["created"]}
+        added = 2 * 50 * options.runs
+        expected = options.appointments + options.checkins + added
+        if len(held) != expected or not set(pushed) <= held:
+            raise RuntimeError(
+                f"after the pushes the member holds {len(held)} records, expected {expected}"
+            )
     return BackendResult(backend, facts, samples, tables)
 
 

@@ -137,8 +137,8 @@ def _reminders_of(
     planned: dict[str, registry.Raw] = {}
     cancelled: set[str] = set()
     rd = ReminderDelivery
-    for start in range(0, len(appointment_ids), 500):
-        chunk = appointment_ids[start : start + 500]
+    for start in range(0, len(appointment_ids), registry.CHUNK):
+        chunk = appointment_ids[start : start + registry.CHUNK]
         for delivery in db.scalars(
             select(rd)
             .where(rd.appointment_id.in_(chunk), rd.kind == NoticeKind.REMINDER)

@@ -53,12 +53,9 @@ def _short(text: str | None) -> str:
     return text if len(text) <= SUMMARY else text[: SUMMARY - 1].rstrip() + "…"
 
 
-CHUNK = 500  # bound parameters per IN list (PostgreSQL allows 65,535 in all)
-
-
 def _chunks(ids: Sequence[str]) -> list[list[str]]:
     ids = list(ids)
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    return [ids[i : i + registry.CHUNK] for i in range(0, len(ids), registry.CHUNK)]
 
 
 def _box(area: MemberArea) -> list[Any]:

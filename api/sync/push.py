@@ -67,16 +67,20 @@ def _conflict() -> Problem:
 
 
 def _deleted_versions(db: Session, account: Account, table: str, ids: list[str]) -> dict[str, int]:
-    rows = db.execute(
-        select(Tombstone.record_id, func.max(Tombstone.sync_version))
-        .where(
-            Tombstone.table_name == table,
-            Tombstone.account_id == account.id,
-            Tombstone.record_id.in_(ids),
+    """{id: clock value of its deletion} for the ids the server deleted for this account."""
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), registry.CHUNK):
+        rows = db.execute(
+            select(Tombstone.record_id, func.max(Tombstone.sync_version))
+            .where(
+                Tombstone.table_name == table,
+                Tombstone.account_id == account.id,
+                Tombstone.record_id.in_(ids[start : start + registry.CHUNK]),
+            )
+            .group_by(Tombstone.record_id)
         )
-        .group_by(Tombstone.record_id)
-    )
-    return {record_id: version or 0 for record_id, version in rows}
+        found.update({record_id: version or 0 for record_id, version in rows})
+    return found
 
 
 def apply(

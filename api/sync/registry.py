@@ -20,6 +20,7 @@ from api.sync.models import Tombstone
 
 ColumnType = Literal["string", "number", "boolean"]
 Raw = dict[str, Any]
+CHUNK = 500  # ids per IN list (PostgreSQL allows 65,535 bound parameters in all)
 
 
 def ms(moment: datetime | None) -> int | None:
@@ -184,10 +185,10 @@ def owners(db: Session, pusher: Pusher, ids: Sequence[str]) -> Mapping[str, tupl
     """{id: (owner account id, sync_version)} of the rows that exist."""
     model = pusher.model
     found: dict[str, tuple[str, int | None]] = {}
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(ids), CHUNK):
         rows = db.execute(
             select(model.id, getattr(model, pusher.owner), model.sync_version).where(
-                model.id.in_(ids[start : start + 500])
+                model.id.in_(ids[start : start + CHUNK])
             )
         )
         found.update({row[0]: (row[1], row[2]) for row in rows})

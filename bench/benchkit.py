@@ -7,20 +7,23 @@ process of a run shares. Nothing here starts anything by itself.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -345,3 +348,32 @@ def in_process_app(
             yield app, facts
         finally:
             app.extensions["homeward.db"].engine.dispose()
+
+
+T = TypeVar("T")
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """--database (sqlite, postgresql or both), --postgres-url and --json."""
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="admin URL of the server that gets the throwaway database",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+
+
+def for_each_backend(
+    options: argparse.Namespace, name: str, run: Callable[[str, argparse.Namespace, Path, str], T]
+) -> list[T]:
+    """``run(backend, options, workdir, vapid_pem)`` for each backend chosen, in a temporary folder
+    that is removed afterwards (an interrupt included)."""
+    sigterm_as_interrupt()
+    backends = ("sqlite", "postgresql") if options.database == "both" else (options.database,)
+    workdir = Path(tempfile.mkdtemp(prefix=f"homeward-{name}-bench-"))
+    try:
+        vapid = new_vapid_private_key()
+        return [run(backend, options, workdir, vapid) for backend in backends]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

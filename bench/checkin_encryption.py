@@ -37,10 +37,8 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -49,13 +47,12 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import (
-    DEFAULT_POSTGRES_URL,
     ROOT,
+    add_backend_arguments,
+    for_each_backend,
     in_process_app,
     load_average,
     log,
-    new_vapid_private_key,
-    sigterm_as_interrupt,
 )
 
 WINS = "Went to the job fair at the community college and got two callbacks for Monday."
@@ -369,30 +366,14 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=8, help="rounds (variants alternate)")
     parser.add_argument("--warmup", type=float, default=0.5, help="untimed seconds per variant")
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="admin URL of the server that gets the throwaway database",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    add_backend_arguments(parser)
     options = parser.parse_args()
 
-    sigterm_as_interrupt()
     load_before = load_average()
-    backends = ("sqlite", "postgresql") if options.database == "both" else (options.database,)
-    workdir = Path(tempfile.mkdtemp(prefix="homeward-checkin-bench-"))
-    results: list[Result] = []
-    all_facts = []
     began = time.monotonic()
-    try:
-        vapid = new_vapid_private_key()
-        for backend in backends:
-            backend_results, facts = run_backend(backend, options, workdir, vapid)
-            results += backend_results
-            all_facts.append(facts)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    runs = for_each_backend(options, "checkin", run_backend)
+    results: list[Result] = [result for backend_results, _ in runs for result in backend_results]
+    all_facts = [facts for _, facts in runs]
 
     print()
     print(

@@ -29,10 +29,8 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -42,18 +40,17 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import (
-    DEFAULT_POSTGRES_URL,
     ROOT,
     PostgresCpu,
+    add_backend_arguments,
     app_environment,
+    for_each_backend,
     fresh_postgres_database,
     load_average,
     log,
     migrated_app,
-    new_vapid_private_key,
     postgres_settings,
     proc_cpu_seconds,
-    sigterm_as_interrupt,
 )
 
 ZONES = ("America/Chicago", "America/New_York", "America/Los_Angeles", "America/Denver")
@@ -357,30 +354,14 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=int, default=20, help="untimed appointments before each variant"
     )
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="admin URL of the server that gets the throwaway database",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    add_backend_arguments(parser)
     options = parser.parse_args()
 
-    sigterm_as_interrupt()
     load_before = load_average()
-    backends = ("sqlite", "postgresql") if options.database == "both" else (options.database,)
-    workdir = Path(tempfile.mkdtemp(prefix="homeward-planning-bench-"))
-    results: list[Result] = []
-    all_facts = []
     began = time.monotonic()
-    try:
-        vapid = new_vapid_private_key()
-        for backend in backends:
-            backend_results, facts = run_backend(backend, options, workdir, vapid)
-            results += backend_results
-            all_facts.append(facts)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    runs = for_each_backend(options, "planning", run_backend)
+    results: list[Result] = [result for backend_results, _ in runs for result in backend_results]
+    all_facts = [facts for _, facts in runs]
 
     print()
     print(

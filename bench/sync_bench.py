@@ -43,11 +43,9 @@ import math
 import os
 import platform
 import random
-import shutil
 import statistics
 import string
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -57,13 +55,12 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import (
-    DEFAULT_POSTGRES_URL,
     ROOT,
+    add_backend_arguments,
+    for_each_backend,
     in_process_app,
     load_average,
     log,
-    new_vapid_private_key,
-    sigterm_as_interrupt,
 )
 
 SYNC = "/api/v1/sync"
@@ -873,29 +870,14 @@ def main() -> int:
     parser.add_argument(
         "--listings", type=int, default=2000, help="listings in the area (and a quarter outside)"
     )
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="admin URL of the server that gets the throwaway database",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    add_backend_arguments(parser)
     options = parser.parse_args()
     if options.runs < 1:
         parser.error("--runs must be at least 1")
 
-    sigterm_as_interrupt()
     load_before = load_average()
-    backends = ("sqlite", "postgresql") if options.database == "both" else (options.database,)
-    workdir = Path(tempfile.mkdtemp(prefix="homeward-sync-bench-"))
-    results: list[BackendResult] = []
     began = time.monotonic()
-    try:
-        vapid = new_vapid_private_key()
-        for backend in backends:
-            results.append(run_backend(backend, options, workdir, vapid))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    results = for_each_backend(options, "sync", run_backend)
 
     print()
     print(

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "The username or password is not right."
 BAD_RECOVERY = "The username or recovery code is not right."
+# Stands in for the account of an unknown username; ids are UUIDs, so this one is nobody's.
+NO_ACCOUNT_ID = "no-such-account"
 
 
 @dataclass(frozen=True)
@@ -267,24 +269,24 @@ def recover(
     now: datetime,
 ) -> tuple[Account, TokenPair, int]:
     """Set a new password with a one-time recovery code; every other session ends."""
-    account = db.scalar(select(Account).where(Account.username_key == username_key(username)))
-    refused = Problem(401, BAD_RECOVERY, kind="invalid-recovery-code")
-    if account is None:
-        raise refused
-    code_hash = tokens.recovery_digest(account.id, recovery_code)
+    # Only the id until a code is claimed, and an unknown username runs the same claim on
+    # an id no account has: both refusals cost the same (no enumeration by timing).
+    found = db.scalar(select(Account.id).where(Account.username_key == username_key(username)))
+    account_id = found or NO_ACCOUNT_ID
     used = _rows_changed(
         db,
         update(RecoveryCode)
         .where(
-            RecoveryCode.account_id == account.id,
-            RecoveryCode.code_hash == code_hash,
+            RecoveryCode.account_id == account_id,
+            RecoveryCode.code_hash == tokens.recovery_digest(account_id, recovery_code),
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=now)
         .execution_options(synchronize_session=False),
     )
-    if used != 1:
-        raise refused
+    account = db.get(Account, found) if found is not None and used == 1 else None
+    if account is None:
+        raise Problem(401, BAD_RECOVERY, kind="invalid-recovery-code")
     _password_or_422(new_password, account.username, field="new_password")
     account.password_hash = passwords.hash_password(new_password)
     account.password_changed_at = now

@@ -7,3 +7,7 @@ _signals = Namespace()
 
 # Sent by accounts.service.update_profile with db=, changed= (set of field names), now=.
 profile_changed = _signals.signal("profile-changed")
+
+# Sent by sync.area.put/delete with db=, before= and after= (an Area or None): the
+# listings that left the member's area must leave the phone.
+area_changed = _signals.signal("area-changed")

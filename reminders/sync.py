@@ -171,6 +171,17 @@ def _pull_reminders(pull: Pull) -> Changes:
         )
     )
     planned, cancelled = _reminders_of(pull.db, changed)
+    gone = pull.for_deletions()
+    if gone is not pull:
+        # A replacement: what was cancelled since the phone's own last pull, not ever.
+        moved = list(
+            pull.db.scalars(
+                select(Appointment.id).where(
+                    Appointment.member_id == pull.account.id, gone.changed(Appointment.sync_version)
+                )
+            )
+        )
+        cancelled = [] if gone.full else _reminders_of(pull.db, moved)[1]
     changes = Changes(deleted=cancelled + pull.tombstones("reminders"))
     for raw in planned:
         changes.add(raw, pull.full)

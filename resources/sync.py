@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from api import signals
 from api.accounts.models import Account
 from api.db import hw_distance
 from api.errors import Problem
 from api.sync import registry
-from api.sync.models import MemberArea
+from api.sync.area import Area
+from api.sync.models import MemberArea, Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, ms
 from resources import service
 from resources.models import (
@@ -58,7 +60,7 @@ def _chunks(ids: Sequence[str]) -> list[list[str]]:
     return [ids[i : i + registry.CHUNK] for i in range(0, len(ids), registry.CHUNK)]
 
 
-def _box(area: MemberArea) -> list[Any]:
+def _box(area: MemberArea | Area) -> list[Any]:
     """The area's bounding box on the indexed coordinate columns (the exact great-circle
     distance is checked afterwards)."""
     radius_m = area.radius_km * 1000
@@ -70,7 +72,7 @@ def _box(area: MemberArea) -> list[Any]:
     ]
 
 
-def _inside(area: MemberArea, lat: float | None, lng: float | None) -> float | None:
+def _inside(area: MemberArea | Area, lat: float | None, lng: float | None) -> float | None:
     """Distance in metres when inside the area, else None."""
     if lat is None or lng is None:
         return None
@@ -92,6 +94,9 @@ def _pull_resources(pull: Pull) -> Changes:
     area = db.get(MemberArea, pull.account.id)
     changes = Changes()
     if area is None:
+        gone = pull.for_deletions()
+        # Only what the area held when it was removed (public changes are not news here).
+        changes.deleted = gone.tombstones("resources")
         return changes
     box = _box(area)
 
@@ -180,8 +185,9 @@ def _pull_resources(pull: Pull) -> Changes:
             "last_verified_at": ms(job.last_verified_at),
         }
         changes.add(raw, pull.is_new(job.sync_created))
-    if not pull.full:
-        changes.deleted = _left_view(pull, {s.id for s in services} | {j.id for j, _, _ in jobs})
+    gone = pull.for_deletions()
+    if not gone.full:
+        changes.deleted = _left_view(gone, {s.id for s in services} | {j.id for j, _, _ in jobs})
     return changes
 
 
@@ -198,7 +204,53 @@ def _left_view(pull: Pull, shown: set[str]) -> list[str]:
             )
         ),
     ]
-    return [i for i in changed if i not in shown] + pull.tombstones("resources", None)
+    return (
+        [i for i in changed if i not in shown]
+        + pull.tombstones("resources", None)
+        + pull.tombstones("resources")
+    )
+
+
+def _listings_inside(db: Session, area: Area, now: datetime) -> set[str]:
+    """Ids of the listings a phone holds for this area: active services with a location
+    inside it, open job postings inside it."""
+    box = _box(area)
+    services = {
+        service_id
+        for service_id, lat, lng in db.execute(
+            select(ServiceAtLocation.service_id, Location.latitude, Location.longitude)
+            .join(Location, Location.id == ServiceAtLocation.location_id)
+            .join(Service, Service.id == ServiceAtLocation.service_id)
+            .where(*box, Service.status == ServiceStatus.ACTIVE)
+        )
+        if _inside(area, lat, lng) is not None
+    }
+    jobs = {
+        job_id
+        for job_id, lat, lng in db.execute(
+            select(JobPosting.id, Location.latitude, Location.longitude)
+            .join(Location, Location.id == JobPosting.location_id)
+            .where(*box, or_(JobPosting.valid_through.is_(None), JobPosting.valid_through > now))
+        )
+        if _inside(area, lat, lng) is not None
+    }
+    return services | jobs
+
+
+def _area_moved(
+    member: Account, *, db: Session, before: Area | None, after: Area | None, now: datetime
+) -> None:
+    """The listings of the old area that the new one does not hold leave the phone by id
+    (a replacement sync is sent too, but a phone may ignore it)."""
+    if before is None:
+        return
+    left = _listings_inside(db, before, now) - (
+        _listings_inside(db, after, now) if after is not None else set()
+    )
+    db.add_all(
+        Tombstone(table_name="resources", record_id=i, account_id=member.id) for i in sorted(left)
+    )
+    db.flush()
 
 
 def _area_changed(pull: Pull) -> bool:
@@ -287,6 +339,7 @@ def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None
 
 
 def register() -> None:
+    signals.area_changed.connect(_area_moved, weak=False)
     registry.register(
         SyncTable(
             "saved_resources",

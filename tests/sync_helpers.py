@@ -124,10 +124,11 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "created_at": (N, False),
     },
 }
+# Every one travels, null when the grant's scopes do not name it.
 SHARED_BY_SCOPE: dict[str, tuple[str, bool]] = {
-    "mood": (N, False),
-    "needs": (S, False),
-    "help_requested": (B, False),
+    "mood": (N, True),
+    "needs": (S, True),
+    "help_requested": (B, True),
     "wins": (S, True),
     "note": (S, True),
     "place": (S, True),
@@ -241,11 +242,12 @@ def nothing_in(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def assert_gone(body: dict[str, Any], table: str, record_id: str) -> None:
-    """The record left the phone: it is in ``deleted``, or the answer is a replacement sync
-    that does not carry it (WatermelonDB then deletes what it does not list)."""
+    """The record left the phone: it is named in ``deleted`` (a replacement sync that
+    leaves it out is not enough: a pullChanges written as Frontend.md shows it drops
+    ``experimentalStrategy``, and such a phone would keep it)."""
     assert record_id not in records(body, table), (table, record_id, records(body, table))
-    assert record_id in deleted_ids(body, table) or is_replacement(body), (
-        f"{table} {record_id} neither in deleted nor left out of a replacement sync",
+    assert record_id in deleted_ids(body, table), (
+        f"{table} {record_id} not named in deleted",
         body["changes"][table],
         body.get("experimentalStrategy"),
     )
@@ -481,32 +483,46 @@ def help_alert_rows(app: Any, checkin_id: str) -> list[dict[str, Any]]:
 # -- a phone -------------------------------------------------------------------------------
 
 
-def apply_pull(data: dict[str, dict[str, dict[str, Any]]], body: dict[str, Any]) -> None:
+def apply_pull(
+    data: dict[str, dict[str, dict[str, Any]]], body: dict[str, Any], honours_strategy: bool
+) -> None:
     """Apply a pull answer to a phone's tables as WatermelonDB's synchronize() does: a
-    replacement sync keeps only what it lists; otherwise deleted ids go and created or
-    updated records are written whole (an 'updated' record the phone lacks is created)."""
+    replacement sync (when the phone's pullChanges hands ``experimentalStrategy`` on)
+    keeps only what it lists; deleted ids go; a record the phone lacks is created, one it
+    has is merged, ``{...local, ...remote}`` (so a column left out keeps its old value)."""
     for table, change in body["changes"].items():
         held = data.setdefault(table, {})
-        if is_replacement(body):
-            held.clear()
+        if honours_strategy and is_replacement(body):
+            listed = {r["id"] for r in [*change["created"], *change["updated"]]}
+            for record_id in set(held) - listed:
+                del held[record_id]
         for record_id in change["deleted"]:
             held.pop(record_id, None)
         for record in [*change["created"], *change["updated"]]:
-            held[record["id"]] = record
+            held[record["id"]] = {**held.get(record["id"], {}), **record}
 
 
 class Phone:
-    """One device of ``person``: what it holds and when it last pulled."""
+    """One device of ``person``: what it holds and when it last pulled. It applies each
+    pull twice, as a phone that honours ``experimentalStrategy`` and as one whose
+    pullChanges drops it (Frontend.md's snippet); both must always hold the same."""
 
     def __init__(self, client: Any, person: Any) -> None:
         self.client = client
         self.person = person
-        self.data: dict[str, dict[str, dict[str, Any]]] = {}
+        self.honouring: dict[str, dict[str, dict[str, Any]]] = {}
+        self.plain: dict[str, dict[str, dict[str, Any]]] = {}
         self.last_pulled_at: int | None = None
+
+    @property
+    def data(self) -> dict[str, dict[str, dict[str, Any]]]:
+        assert self.plain == self.honouring, "a phone that ignores the strategy differs"
+        return self.honouring
 
     def sync(self) -> dict[str, Any]:
         body = pull(self.client, self.person, self.last_pulled_at)
-        apply_pull(self.data, body)
+        apply_pull(self.honouring, body, honours_strategy=True)
+        apply_pull(self.plain, body, honours_strategy=False)
         self.last_pulled_at = body["timestamp"]
         return body
 
@@ -523,7 +539,7 @@ class Phone:
         assert {t: c["deleted"] for t, c in first["changes"].items() if c["deleted"]} == {}, (
             "a first pull deletes nothing"
         )
-        apply_pull(fresh, first)
+        apply_pull(fresh, first, honours_strategy=True)
         for table in set(fresh) | set(self.data):
             mine, theirs = self.data.get(table, {}), fresh.get(table, {})
             assert set(mine) == set(theirs), (

@@ -381,9 +381,19 @@ def test_erasing_an_account_leaves_nothing_of_the_member_and_shreds_their_key(
         w["grant"]["id"],
         *(t.rsplit(" ", 1)[1] for t in (*w["sam_texts"].values(), w["reply"])),
     ]
+    # Except where Dana's phone (the mentor) must be told to drop what it may hold of Sam
+    # (the grant, shared check-ins): tombstones addressed to Dana alone, bare record ids.
+    told_to_dana = {w["sam_checkin"]["id"], w["help_checkin"]["id"], w["grant"]["id"]}
     for table, column, value in every_stored_value(app):
         for trace in traces:
+            if (table, column, value) == ("sync_tombstones", "record_id", trace):
+                assert trace in told_to_dana, trace
+                continue
             assert trace not in value, (table, column, trace)
+    tombstones = raw(app, "SELECT record_id, account_id FROM sync_tombstones")
+    dana = w["dana"]
+    assert {t.account_id for t in tombstones if t.record_id in told_to_dana} == {dana.account_id}
+    assert w["grant"]["id"] in {t.record_id for t in tombstones}
 
     # A copy of the ciphertext made before can never be opened again: the key is gone.
     with session_of(app) as db:

@@ -52,6 +52,12 @@ NOTE = "Landlord says out by Friday unless I pay"
 WINS = "Finished the forklift certificate"
 PLACE = "Northside Public Library"
 BASE = {"id", "member_id", "member_name", "recorded_at", "created_at"}
+SHARED_FIELDS = {"mood", "needs", "help_requested", "wins", "note", "place"}
+
+
+def granted(raw: dict[str, Any]) -> set[str]:
+    """The fields of a shared check-in that carry a value."""
+    return {name for name in SHARED_FIELDS if raw.get(name) is not None}
 
 
 @pytest.fixture
@@ -166,8 +172,10 @@ def test_a_mentor_gets_only_the_fields_the_grants_scopes_name(
     body = pull(client, mentor)
 
     raw = shared(body)[checkin["id"]]
-    assert set(raw) == BASE | fields
-    assert not {"note", "wins", "place"} & set(raw)
+    # Every column travels; what the scopes do not name is null (a phone merges what a
+    # pull sends into what it holds, so a field left out would keep an old value).
+    assert set(raw) == BASE | SHARED_FIELDS
+    assert granted(raw) == fields
     assert raw["member_name"] == "Rosa Díaz"
     if "mood" in fields:
         assert raw["mood"] == 2
@@ -185,7 +193,7 @@ def test_a_help_alerts_only_grant_shares_just_the_calls_for_help(client, member,
     body = pull(client, mentor)
 
     assert set(shared(body)) == {sos["id"]}
-    assert set(shared(body)[sos["id"]]) == BASE | {"help_requested"}
+    assert granted(shared(body)[sos["id"]]) == {"help_requested"}
     assert quiet["id"] not in shared(body)
     assert_no_private_words(body)
 
@@ -412,7 +420,8 @@ def test_narrowing_a_grant_strips_the_fields_from_the_mentors_phone(client, memb
     # WatermelonDB replaces a record with what the pull sends: it must be sent again,
     # without the fields the grant no longer covers.
     raw = shared(second)[checkin["id"]]
-    assert set(raw) == BASE | {"mood"} and raw["mood"] == 2
+    assert granted(raw) == {"mood"} and raw["mood"] == 2
+    assert (raw["note"], raw["wins"], raw["place"], raw["needs"]) == (None, None, None, None)
     assert records(second, "grants")[grant["id"]]["scopes"] == "checkins.mood"
     assert_no_private_words(second)
 
@@ -421,7 +430,7 @@ def test_widening_a_grant_sends_the_newly_shared_fields(client, member, mentor, 
     checkin = private_checkin(client, member)
     grant = connect(client, member, mentor, ["checkins.mood"], share_history=True)
     first = pull(client, mentor)
-    assert "note" not in shared(first)[checkin["id"]]
+    assert shared(first)[checkin["id"]]["note"] is None
 
     clock.shift(timedelta(minutes=1))
     change_grant(client, member, grant["id"], scopes=["checkins.full"])

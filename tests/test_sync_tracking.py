@@ -96,13 +96,13 @@ def test_bulk_statements_and_raw_sql_are_tracked_too(app, client, accounts):
     assert after["changes"]["checkins"]["deleted"] == ["bulk-one"]
 
 
-def test_an_erased_member_leaves_the_mentor_a_nameless_tombstone_and_a_replacement_sync(
-    app, client, accounts
-):
+def test_an_erased_member_leaves_the_mentors_phone_by_id(app, client, accounts):
     member = accounts.register(role="member")
     mentor = accounts.register(role="mentor")
     invite = client.post(
-        "/api/v1/invites", json={"scopes": ["checkins.mood"]}, headers=member.headers
+        "/api/v1/invites",
+        json={"scopes": ["checkins.mood"], "share_history": True},
+        headers=member.headers,
     ).get_json()
     redeemed = client.post(
         "/api/v1/invites/redeem", json={"code": invite["code"]}, headers=mentor.headers
@@ -110,7 +110,9 @@ def test_an_erased_member_leaves_the_mentor_a_nameless_tombstone_and_a_replaceme
     assert redeemed.status_code in (200, 201), redeemed.get_json()
     grant_id = redeemed.get_json()["id"]
     client.post("/api/v1/checkins", json={"id": "gone-soon", "mood": 4}, headers=member.headers)
-    mentor_since = _pull(client, mentor)["timestamp"]
+    first = _pull(client, mentor)
+    assert _ids(first["changes"]["shared_checkins"]) == {"gone-soon"}
+    mentor_since = first["timestamp"]
 
     erased = client.delete("/api/v1/me", json={"password": member.password}, headers=member.headers)
     assert erased.status_code == 204, erased.get_json()
@@ -119,12 +121,18 @@ def test_an_erased_member_leaves_the_mentor_a_nameless_tombstone_and_a_replaceme
         told = set(
             db.execute(select(Tombstone.table_name, Tombstone.record_id, Tombstone.account_id))
         )
-    # The mentor is told that a grant went, but not which: the id was the member's.
-    assert [t for t in told if t[0] == "grants" and t[2] == mentor.account_id]
-    assert not [t for t in told if grant_id in t or member.account_id in t or "gone-soon" in t]
+    # Only the mentor is told, by the bare ids of what their phone holds; nothing names
+    # the member.
+    assert {(t, r) for t, r, a in told if a == mentor.account_id} == {
+        ("grants", grant_id),
+        ("shared_checkins", "gone-soon"),
+    }
+    assert not [t for t in told if member.account_id in t]
     after = _pull(client, mentor, mentor_since)
-    # What the mentor held of the erased member is gone: a replacement sync without it.
-    assert after.get("experimentalStrategy") == "replacement"
+    # A phone that ignores experimentalStrategy drops them too.
+    assert after.get("experimentalStrategy") is None
+    assert after["changes"]["grants"]["deleted"] == [grant_id]
+    assert after["changes"]["shared_checkins"]["deleted"] == ["gone-soon"]
     assert not _ids(after["changes"]["grants"]) and not _ids(after["changes"]["shared_checkins"])
 
 

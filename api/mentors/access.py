@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
@@ -231,45 +231,48 @@ def access_log(
     ], total
 
 
+def _shows_checkins(access: Access) -> bool:
+    return bool(access.scopes & (CHECKIN_SCOPES | {Scope.HELP_ALERTS}))
+
+
 def synced_checkins(
-    db: Session, mentor: Account, changed: Callable[[Any], Any], now: datetime
-) -> list[tuple[dict[str, Any], Checkin]]:
+    db: Session,
+    mentor: Account,
+    changed: Callable[[Any], Any],
+    now: datetime,
+    whole: Callable[[Grant], bool],
+) -> list[tuple[dict[str, Any], Checkin, Grant]]:
     """For a mentor's sync: the check-ins each grant in force shows, changed inside the
-    sync window (``changed`` is its condition on a version column), shaped by scope and
-    logged like every mentor read."""
-    shown: list[tuple[dict[str, Any], Checkin]] = []
+    sync window (``changed`` is its condition on a version column), or all of them for a
+    grant that ``whole`` names (made or changed since: its view is new); shaped by scope
+    and logged like every mentor read."""
+    shown: list[tuple[dict[str, Any], Checkin, Grant]] = []
     grants = db.scalars(
         select(Grant).where(Grant.mentor_id == mentor.id, in_force(now)).order_by(Grant.id)
     )
     for grant in grants:
         access = Access(grant, frozenset(grant.scopes))
-        if not access.scopes & (CHECKIN_SCOPES | {Scope.HELP_ALERTS}):
+        if not _shows_checkins(access):
             continue
-        checkins = list(
-            db.scalars(
-                select(Checkin).where(_visible_checkins(access), changed(Checkin.sync_version))
-            )
-        )
+        window = [] if whole(grant) else [changed(Checkin.sync_version)]
+        checkins = list(db.scalars(select(Checkin).where(_visible_checkins(access), *window)))
         if checkins:
             log(db, access, "checkins.sync", [c.id for c in checkins], now)
-        shown += [(shape_checkin(c, access), c) for c in checkins]
+        shown += [(shape_checkin(c, access), c, grant) for c in checkins]
     return shown
 
 
-def unseen_changes(
-    db: Session, mentor: Account, changed: Callable[[Any], Any], now: datetime
-) -> bool:
-    """Did a mentee's check-in that this mentor may not see change inside the window? It
-    may have been visible before (help withdrawn, time moved before the grant): the
-    mentor's phone must then be set right without being told which check-in it was."""
-    grants = db.scalars(select(Grant).where(Grant.mentor_id == mentor.id, in_force(now)))
-    for grant in grants:
-        access = Access(grant, frozenset(grant.scopes))
-        hidden = and_(
-            Checkin.member_id == grant.member_id,
-            changed(Checkin.sync_version),
-            ~_visible_checkins(access),
+def visible_to(db: Session, mentor_id: str, member_id: str, now: datetime) -> Any:
+    """The condition on ``Checkin`` of what this mentor may see of this member now (false
+    when no grant in force shows check-ins)."""
+    grants = db.scalars(
+        select(Grant).where(
+            Grant.member_id == member_id, Grant.mentor_id == mentor_id, in_force(now)
         )
-        if db.scalar(select(select(Checkin.id).where(hidden).exists())):
-            return True
-    return False
+    )
+    shows = [
+        _visible_checkins(access)
+        for access in (Access(g, frozenset(g.scopes)) for g in grants)
+        if _shows_checkins(access)
+    ]
+    return or_(*shows) if shows else false()

@@ -1,27 +1,33 @@
 """The mentors domain's synced tables: ``grants`` (pull only, for members and for
 mentors) and, for mentors, ``shared_checkins`` (pull only, only the granted fields).
 
-A change to a mentor's grants (made, scopes changed, revoked, expired, or the member
-erased) changes which check-ins and fields the mentor may hold in ways an incremental
-answer cannot tell without naming check-ins the mentor never saw. Such a pull is a
-replacement sync instead: the phone keeps exactly what is sent and drops the rest.
+Every pull is incremental, and leaves the phone in the state the grants allow whether or
+not it honours ``experimentalStrategy``:
+- a grant made or changed re-sends every check-in it shows, whole (ungranted fields null);
+- a check-in that leaves a mentor's view (grant revoked, narrowed, expired; help withdrawn;
+  check-in deleted; member erased) is named in that mentor's ``deleted``. Only ids sent
+  to the mentor's phones are named (``HeldRecord``), never a check-in they did not see.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from api import signals
-from api.accounts.models import Account
+from api.accounts.models import Account, Role
 from api.accounts.service import display_names
+from api.checkins.models import Checkin
+from api.data_rights import after_erase
+from api.db import insert_ignoring_conflicts, utcnow
 from api.mentors import access
 from api.mentors.models import Grant
 from api.mentors.service import in_force
-from api.sync import registry
-from api.sync.models import Tombstone
+from api.sync import registry, tracking
+from api.sync.models import HeldRecord, Tombstone
 from api.sync.registry import Changes, Pull, SyncTable, joined, ms
 
 GRANT_COLUMNS: dict[str, registry.ColumnType] = {
@@ -34,6 +40,7 @@ GRANT_COLUMNS: dict[str, registry.ColumnType] = {
     "revoked_at": "number",
     "in_force": "boolean",
 }
+SHARED = "shared_checkins"
 SHARED_COLUMNS: dict[str, registry.ColumnType] = {
     "member_id": "string",
     "member_name": "string",
@@ -99,13 +106,14 @@ def _pull_mentor_grants(pull: Pull) -> Changes:
     changes = Changes()
     for grant, raw in zip(grants, _grant_raws(pull, grants), strict=True):
         changes.add(raw, pull.is_new(grant.sync_created))
-    if not pull.full:
-        changes.deleted = pull.tombstones("grants") + list(
+    gone = pull.for_deletions()
+    if not gone.full:
+        changes.deleted = gone.tombstones("grants") + list(
             pull.db.scalars(
                 select(Grant.id).where(
                     Grant.mentor_id == pull.account.id,
                     ~in_force(pull.until_time),
-                    or_(pull.changed(Grant.sync_version), pull.passed(Grant.expires_at)),
+                    or_(gone.changed(Grant.sync_version), gone.passed(Grant.expires_at)),
                 )
             )
         )
@@ -113,47 +121,167 @@ def _pull_mentor_grants(pull: Pull) -> Changes:
 
 
 def _pull_shared(pull: Pull) -> Changes:
-    shown = access.synced_checkins(pull.db, pull.account, pull.changed, pull.until_time)
-    names = display_names(pull.db, {checkin.member_id for _, checkin in shown})
+    """Check-ins changed in the window, and every check-in of a grant made or changed in
+    it (its scopes are new: each record goes out whole, ungranted fields null, so a
+    narrowed grant leaves no field behind); what left the view, in ``deleted``."""
+    regranted = set(
+        pull.db.scalars(
+            select(Grant.id).where(
+                Grant.mentor_id == pull.account.id, pull.changed(Grant.sync_version)
+            )
+        )
+    )
+    shown = access.synced_checkins(
+        pull.db, pull.account, pull.changed, pull.until_time, lambda g: g.id in regranted
+    )
+    names = display_names(pull.db, {checkin.member_id for _, checkin, _ in shown})
     changes = Changes()
-    for fields, checkin in shown:
-        raw = {
-            name: (
-                joined(value) if name == "needs" else ms(value) if name.endswith("_at") else value
+    for fields, checkin, grant in shown:
+        raw: registry.Raw = dict.fromkeys(SHARED_COLUMNS)
+        raw["id"] = checkin.id
+        raw.update(
+            (
+                name,
+                joined(value) if name == "needs" else ms(value) if name.endswith("_at") else value,
             )
             for name, value in fields.items()
-        }
+        )
         raw["member_id"] = checkin.member_id
         raw["member_name"] = names.get(checkin.member_id)
-        changes.add(raw, pull.is_new(checkin.sync_created))
+        new = pull.is_new(checkin.sync_created) or pull.is_new(grant.sync_created)
+        changes.add(raw, new)
+    gone = pull.for_deletions()
+    if not gone.full:
+        changes.deleted = gone.tombstones(SHARED) + _expired_views(gone)
     return changes
 
 
-def _mentor_view_changed(pull: Pull) -> bool:
-    """Did what this mentor may see change in a way only a replacement can tell?"""
-    me = pull.account.id
-    mentees = select(Grant.member_id).where(Grant.mentor_id == me)
-    return bool(
-        pull.db.scalar(
-            select(
-                exists().where(
-                    Grant.mentor_id == me,
-                    or_(pull.changed(Grant.sync_version), pull.passed(Grant.expires_at)),
-                )
+def _expired_views(gone: Pull) -> list[str]:
+    """Held check-ins of members whose grant ended inside the window with no write (it
+    expired): named in ``deleted`` of every phone whose window holds the moment."""
+    members = set(
+        gone.db.scalars(
+            select(Grant.member_id).where(
+                Grant.mentor_id == gone.account.id, gone.passed(Grant.expires_at)
             )
         )
-        or pull.tombstones("grants")
-        or pull.db.scalar(
-            select(
-                exists().where(
-                    Tombstone.table_name == "checkins",
-                    Tombstone.account_id.in_(mentees),
-                    pull.changed(Tombstone.sync_version),
-                )
-            )
-        )
-        or access.unseen_changes(pull.db, pull.account, pull.changed, pull.until_time)
     )
+    return [
+        i
+        for member_id in sorted(members)
+        for i in _hidden(gone.db, gone.account.id, member_id, gone.until_time)
+    ]
+
+
+def _hidden(db: Session, mentor_id: str, member_id: str, now: datetime) -> list[str]:
+    """Ids this mentor's phones hold of this member that the mentor may no longer see."""
+    visible = access.visible_to(db, mentor_id, member_id, now)
+    return list(
+        db.scalars(
+            select(HeldRecord.record_id).where(
+                HeldRecord.account_id == mentor_id,
+                HeldRecord.table_name == SHARED,
+                HeldRecord.subject_id == member_id,
+                ~exists().where(Checkin.id == HeldRecord.record_id, visible),
+            )
+        )
+    )
+
+
+def _tell_hidden(db: Session, mentor_id: str, member_id: str) -> bool:
+    """Tombstones, addressed to the mentor, for what their phones hold and may no longer
+    see; those records are no longer held. True when there were any."""
+    hidden = _hidden(db, mentor_id, member_id, utcnow())
+    for start in range(0, len(hidden), registry.CHUNK):
+        chunk = hidden[start : start + registry.CHUNK]
+        db.add_all(Tombstone(table_name=SHARED, record_id=i, account_id=mentor_id) for i in chunk)
+        db.execute(
+            delete(HeldRecord).where(
+                HeldRecord.account_id == mentor_id,
+                HeldRecord.table_name == SHARED,
+                HeldRecord.record_id.in_(chunk),
+            )
+        )
+    return bool(hidden)
+
+
+def _holders(db: Session, member_ids: set[str]) -> list[tuple[str, str]]:
+    """(mentor, member) pairs where the mentor's phones hold some of the member's records."""
+    pairs: set[tuple[str, str]] = set()
+    ids = sorted(member_ids)
+    for start in range(0, len(ids), registry.CHUNK):
+        pairs.update(
+            (mentor_id, member_id)
+            for member_id, mentor_id in db.execute(
+                select(HeldRecord.subject_id, HeldRecord.account_id)
+                .where(
+                    HeldRecord.table_name == SHARED,
+                    HeldRecord.subject_id.in_(ids[start : start + registry.CHUNK]),
+                )
+                .distinct()
+            )
+        )
+    return sorted(pairs)
+
+
+def _views_may_shrink(db: Session, pending: set[str]) -> bool:
+    """Before a transaction that changed check-ins or grants commits (under the clock's
+    lock): tombstones for every held check-in that left its mentor's view."""
+    members: set[str] = set()
+    if "checkins" in pending:
+        members.update(
+            db.scalars(select(Checkin.member_id).where(Checkin.sync_version.is_(None)).distinct())
+        )
+    if "grants" in pending:
+        members.update(db.scalars(select(Grant.member_id).where(Grant.sync_version.is_(None))))
+    if "sync_tombstones" in pending:
+        members.update(
+            i
+            for i in db.scalars(
+                select(Tombstone.account_id).where(
+                    Tombstone.sync_version.is_(None),
+                    Tombstone.table_name.in_(("checkins", "grants")),
+                )
+            )
+            if i is not None
+        )
+    wrote = False
+    for mentor_id, member_id in _holders(db, members) if members else []:
+        wrote = _tell_hidden(db, mentor_id, member_id) or wrote
+    return wrote
+
+
+def _remember_sent(db: Session, mentor: Account, sent: Changes) -> None:
+    """What went to the mentor's phone is held; anything of it that a writer hid after
+    the pull's snapshot is told at once (this runs under the clock's lock)."""
+    rows = [
+        {
+            "account_id": mentor.id,
+            "table_name": SHARED,
+            "record_id": raw["id"],
+            "subject_id": raw["member_id"],
+        }
+        for raw in sent.created + sent.updated
+    ]
+    for start in range(0, len(rows), registry.CHUNK):
+        insert_ignoring_conflicts(
+            db,
+            HeldRecord,
+            rows[start : start + registry.CHUNK],
+            ["account_id", "table_name", "record_id"],
+        )
+    for member_id in sorted({row["subject_id"] for row in rows}):
+        _tell_hidden(db, mentor.id, member_id)
+
+
+@after_erase
+def _forget_erased(db: Session, account: Account) -> None:
+    """An erased member's shared check-ins leave every mentor's phone by id; an erased
+    mentor's record of what they held goes."""
+    if account.role == Role.MEMBER:
+        for mentor_id, member_id in _holders(db, {account.id}):
+            _tell_hidden(db, mentor_id, member_id)
+    db.execute(delete(HeldRecord).where(HeldRecord.account_id == account.id))
 
 
 def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
@@ -168,14 +296,9 @@ def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> N
 
 def register() -> None:
     signals.profile_changed.connect(_renamed, weak=False)
+    tracking.before_stamping(_views_may_shrink)
     registry.register(SyncTable("grants", "member", GRANT_COLUMNS, _pull_member_grants))
+    registry.register(SyncTable("grants", "mentor", GRANT_COLUMNS, _pull_mentor_grants))
     registry.register(
-        SyncTable(
-            "grants",
-            "mentor",
-            GRANT_COLUMNS,
-            _pull_mentor_grants,
-            needs_replacement=_mentor_view_changed,
-        )
+        SyncTable(SHARED, "mentor", SHARED_COLUMNS, _pull_shared, after_pull=_remember_sent)
     )
-    registry.register(SyncTable("shared_checkins", "mentor", SHARED_COLUMNS, _pull_shared))

@@ -1,39 +1,23 @@
-"""What sync keeps of an erased member: nothing that names them or their records.
+"""What sync keeps of an erased account: only what the other side's phones must be told.
 
 The cascade that erased the rows left tombstones (triggers). Those addressed to the
-erased account are useless (its phones can no longer sign in) and are dropped. When a
-member is erased, those addressed to their mentors (the grant) keep their signal,
-"something you held is gone", which makes the mentor's next pull a replacement sync, but
-lose the record id, which was the member's. When a mentor is erased, the member is told
-the grant's id: the grant is part of the member's own record.
+erased account are useless (its phones can no longer sign in) and are dropped. Those
+addressed to others stay, with their record ids, so each phone that held one of the
+erased records (a mentor: the grant and the shared check-ins; a member: the grant of an
+erased mentor) drops it whatever sync strategy it honours. The ids are random and name
+no one once the rows are gone; they are purged with every tombstone after the horizon.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from api.accounts.models import Account, Role
+from api.accounts.models import Account
 from api.data_rights import after_erase
-from api.db import new_id
 from api.sync.models import Tombstone
 
 
 @after_erase
 def forget_erased(db: Session, account: Account) -> None:
     db.execute(delete(Tombstone).where(Tombstone.account_id == account.id))
-    if account.role != Role.MEMBER:
-        return
-    pending = list(
-        db.scalars(
-            select(Tombstone.id).where(
-                Tombstone.sync_version.is_(None), Tombstone.account_id.is_not(None)
-            )
-        )
-    )
-    for tombstone_id in pending:
-        db.execute(
-            update(Tombstone)
-            .where(Tombstone.id == tombstone_id)
-            .values(record_id=f"erased-{new_id()}")
-        )

@@ -99,3 +99,20 @@ class MemberArea(SyncTracked, Base):
 
     # A pull from before the area's sync_version is a replacement sync.
     __table_args__ = sync_indexes("sync_member_areas", key="account_id")
+
+
+class HeldRecord(Base):
+    """A record sent to this account's phones whose visibility is someone else's decision
+    (a mentee's shared check-in): when it leaves the account's view, a tombstone names it
+    to exactly the accounts that may hold it, and never one that was not sent."""
+
+    __tablename__ = "sync_held"
+
+    # Not foreign keys: erasure turns these into tombstones before its rows are gone.
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    # Whose decision it is (the member who shared it).
+    subject_id: Mapped[str] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_sync_held_subject_account", "subject_id", "account_id"),)

@@ -44,23 +44,49 @@ def pull(
         or any(t.needs_replacement(probe) for t in tables if t.needs_replacement)
     )
     added_tables, added_columns = _migration(migration, {t.name for t in tables})
+    sent: list[tuple[registry.SyncTable, registry.Changes]] = []
 
+    # A replacement still names what left the phone's view (the tombstones it kept), so
+    # a pullChanges that drops experimentalStrategy (Frontend.md's own snippet) ends in
+    # the same state. A timestamp we never gave is told every tombstone still kept.
+    told_since = (since if since <= until else max(purged_through, 1)) if since > 0 else None
     changes: dict[str, Any] = {}
     for table in tables:
         if replacement or table.name in added_tables:
-            part = registry.Pull(db, account, 0, until)
+            part = registry.Pull(db, account, 0, until, deletions_since=told_since)
         elif table.name in added_columns:
-            part = registry.Pull(db, account, 0, until, all_updated=True)
+            part = registry.Pull(
+                db, account, 0, until, all_updated=True, deletions_since=told_since
+            )
         else:
             part = registry.Pull(db, account, since, until)
-        found = table.pull(part).as_json()
-        if part.full:
-            found["deleted"] = []  # a first (or replacement) sync deletes nothing
-        changes[table.name] = found
+        found = table.pull(part)
+        answer_part = found.as_json()
+        if part.for_deletions().full:
+            answer_part["deleted"] = []  # a first sync deletes nothing
+        changes[table.name] = answer_part
+        if table.after_pull is not None:
+            sent.append((table, found))
     answer: dict[str, Any] = {"changes": changes, "timestamp": until}
     if replacement:
         answer["experimentalStrategy"] = "replacement"
+    if sent:
+        _remember_sent(db, account, sent)
     return answer
+
+
+def _remember_sent(
+    db: Session, account: Account, sent: list[tuple[registry.SyncTable, registry.Changes]]
+) -> None:
+    """Record what went to the phone, in a transaction of its own that holds the clock's
+    lock, and reads what writers committed after this pull's snapshot: a writer that
+    hid a record concurrently either sees it recorded (and tombstones it) or is seen
+    here (and it is tombstoned here). Either way the phone is told at its next pull."""
+    db.commit()  # the snapshot (and the access log) ends here
+    tracking.advance(db)  # a fresh READ COMMITTED transaction, under the clock's lock
+    for table, found in sent:
+        assert table.after_pull is not None
+        table.after_pull(db, account, found)
 
 
 def _migration(migration: dict[str, Any] | None, known: set[str]) -> tuple[set[str], set[str]]:

@@ -8,7 +8,7 @@ whitelist of Backend.md's points 10 and 13 and push point 9.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -57,6 +57,10 @@ class Pull:
     until: int
     # Every record goes in 'updated' (a migration pull of added columns).
     all_updated: bool = False
+    # The window whose deletions are told (None: the same as the records'). A replacement
+    # sync sends every record but still names what left the phone's view since ``since``:
+    # a client that ignores ``experimentalStrategy`` must end in the same state.
+    deletions_since: int | None = None
 
     @property
     def full(self) -> bool:
@@ -80,12 +84,21 @@ class Pull:
         """A moment column (an expiry) that fell inside this pull's window."""
         return and_(column > self.since_time, column <= self.until_time)
 
+    def for_deletions(self) -> Pull:
+        """This pull's deletion window: ``changed``, ``passed`` and ``tombstones`` of the
+        answer to use for ``deleted`` (full: nothing is deleted)."""
+        if self.deletions_since is None:
+            return self
+        return replace(self, since=self.deletions_since, deletions_since=None)
+
     def is_new(self, sync_created: int | None) -> bool:
         return not self.all_updated and (self.full or (sync_created or 0) > self.since)
 
     def tombstones(self, table: str, account_id: str | None = "me") -> list[str]:
-        """Ids deleted inside the window, told to this account (or, with None, to all)."""
-        if self.full:
+        """Ids deleted inside the deletion window, told to this account (or, with None, to
+        all)."""
+        gone = self.for_deletions()
+        if gone.full:
             return []
         audience = self.account.id if account_id == "me" else account_id
         who = (
@@ -94,7 +107,7 @@ class Pull:
         return list(
             self.db.scalars(
                 select(Tombstone.record_id).where(
-                    Tombstone.table_name == table, who, self.changed(Tombstone.sync_version)
+                    Tombstone.table_name == table, who, gone.changed(Tombstone.sync_version)
                 )
             )
         )
@@ -176,6 +189,9 @@ class SyncTable:
     # True when what changed since the pull before cannot be told incrementally (a
     # grant's scope changed, the area moved): the whole pull becomes a replacement sync.
     needs_replacement: Callable[[Pull], bool] | None = None
+    # Called after the answer is read, in a transaction under the clock's lock, with what
+    # the answer holds (a table whose view depends on others' decisions records it).
+    after_pull: Callable[[Session, Account, Changes], None] | None = None
 
 
 _TABLES: dict[tuple[str, str], SyncTable] = {}

@@ -13,6 +13,7 @@ after a pull had already answered past it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, text
@@ -90,6 +91,21 @@ def _pending_tables(session: Session) -> list[str]:
     return [name for name, pending in zip(names, row, strict=True) if pending]
 
 
+# Returns True when it wrote tombstones.
+StampHook = Callable[[Session, set[str]], bool]
+_HOOKS: list[StampHook] = []
+
+
+def before_stamping(hook: StampHook) -> StampHook:
+    """Run ``hook(session, pending table names)`` inside every stamping transaction, after
+    the clock's lock is taken and before rows are stamped: what it writes (tombstones of
+    records that left someone's view) is stamped with the change that caused it, and no
+    pull can record what it sent in between (api/sync/pull.py takes the same lock)."""
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+    return hook
+
+
 def stamp(session: Session) -> int | None:
     """Stamp every pending row with one new clock value. Returns it (None: nothing to do)."""
     session.flush()
@@ -97,6 +113,10 @@ def stamp(session: Session) -> int | None:
     if not pending:
         return None
     version = tick(session)
+    wrote = [hook(session, set(pending)) for hook in _HOOKS]
+    if any(wrote) and "sync_tombstones" not in pending:
+        session.flush()
+        pending.append("sync_tombstones")
     postgresql = session.get_bind().dialect.name == "postgresql"
     for name in pending:
         key = TRACKED.get(name, "id")

@@ -44,7 +44,9 @@ def _rrule_utc_until(recurrence: str, zone: ZoneInfo) -> str:
 def event(appointment: Appointment, member: Account, now: datetime) -> icalendar.Event:
     zone = ZoneInfo(appointment.timezone)
     detailed = member.notification_detail == NotificationDetail.DETAILED
-    summary = texts.calendar_summary(member.locale, detailed, appointment.kind, appointment.title)
+    # The sealed title is opened only when it is to be shown.
+    title = appointment.title if detailed else ""
+    summary = texts.calendar_summary(member.locale, detailed, appointment.kind, title)
     item = icalendar.Event()
     item.add("uid", f"{appointment.id}@homeward")
     item.add("dtstamp", now)

@@ -57,13 +57,14 @@ class Appointment(SyncTracked, TimestampMixin, Base):
     # Client-supplied (the phone creates records offline) or generated.
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
     member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(200))
+    # Free text the member wrote ("Court date: see PO"): only ciphertext (api.crypto).
+    title_sealed: Mapped[str] = mapped_column("title", Text)
     kind: Mapped[Kind] = mapped_column(str_enum(Kind, "appointment_kind"))
     # Wall-clock time where the appointment happens, plus its IANA zone: local stays local.
     starts_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     ends_local: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     timezone: Mapped[str] = mapped_column(String(64))
-    # Free text the member wrote: the columns hold only ciphertext (api.crypto).
+    # Free text too: the columns hold only ciphertext.
     location_sealed: Mapped[str | None] = mapped_column("location", Text)
     notes_sealed: Mapped[str | None] = mapped_column("notes", Text)
     recurrence: Mapped[str | None] = mapped_column(String(500))
@@ -75,6 +76,7 @@ class Appointment(SyncTracked, TimestampMixin, Base):
     # Recurring appointments are planned up to here; a periodic job moves it forward.
     planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    title = SealedText("title_sealed")
     location = SealedText("location_sealed")
     notes = SealedText("notes_sealed")
 

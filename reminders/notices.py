@@ -59,11 +59,13 @@ def describe_reminders(
             continue
         # The time shown is the appointment's own wall-clock time, where it happens.
         place_zone = ZoneInfo(appointment.timezone)
+        detailed = account.notification_detail == NotificationDetail.DETAILED
         notification = texts.reminder(
             locale=account.locale,
-            detailed=account.notification_detail == NotificationDetail.DETAILED,
+            detailed=detailed,
             kind=appointment.kind,
-            title=appointment.title,
+            # The sealed title is opened only for a member who chose detailed text.
+            title=appointment.title if detailed else "",
             starts=row.occurrence_local,
             now=to_local(now, place_zone),
             sms=row.channel == Channel.SMS,

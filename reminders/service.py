@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.accounts.tokens import digest
+from api.crypto import vault_of
 from api.db import insert_ignoring_conflicts, new_id, utcnow
 from api.errors import Problem, not_found
 from reminders import planning
@@ -111,13 +112,17 @@ def create(
     draft = _new(member, now)
     _apply(draft, fields)
     _validate(draft)
-    columns = ("title", "kind", "starts_local", "ends_local", "timezone", "recurrence")
+    columns = ("kind", "starts_local", "ends_local", "timezone", "recurrence")
     claimed = insert_ignoring_conflicts(
         db,
         Appointment,
         [
             {
                 **{name: getattr(draft, name) for name in columns},
+                # The row goes in with its title sealed already (the column is never plain).
+                "title": vault_of(db).seal(
+                    member.id, "appointments", "title", appointment_id, draft.title
+                ),
                 "id": appointment_id,
                 "member_id": member.id,
                 "reminder_offsets": draft.reminder_offsets,
@@ -140,7 +145,8 @@ def create(
         )
     if not claimed:
         return update(db, appointment, member, fields, now), False
-    _apply(appointment, fields)  # the sealed fields (location, notes) go in through the ORM
+    # The other sealed fields (location, notes) go in through the ORM.
+    _apply(appointment, {name: value for name, value in fields.items() if name != "title"})
     _validate(appointment)
     db.flush()
     replan(db, appointment, member, now)

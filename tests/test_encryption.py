@@ -45,7 +45,7 @@ ALL_SCOPES = [
 SEALED_COLUMNS = {
     "checkins": ("wins", "note", "place"),
     "checkin_responses": ("body",),
-    "appointments": ("location", "notes"),
+    "appointments": ("title", "location", "notes"),
 }
 
 

@@ -36,6 +36,18 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="homeward-metrics-")
 
 
+def on_starting(server):
+    # Only here are both known: the worker count (after command-line overrides) and the
+    # app's settings (preloaded). gunicorn turns RuntimeError into "Error: ..." and exit 1.
+    from api.config import shared_limits_problem
+
+    app = getattr(server.app, "callable", None)
+    settings = app.config if app is not None else os.environ
+    problem = shared_limits_problem(settings, server.cfg.workers)
+    if problem:
+        raise RuntimeError(problem)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

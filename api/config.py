@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,29 @@ def _instance_vapid_key(instance_path: str) -> str:
     return path.read_text()
 
 
+# Rate-limit storages that live inside one process: each worker would count on its own.
+PER_PROCESS_STORAGES = ("memory://",)
+
+
+def shared_limits_problem(config: Mapping[str, Any], workers: int) -> str | None:
+    """Why production must not start with ``workers`` processes and this rate-limit
+    storage; None when it may. Every worker would count alone, so N workers would let N
+    times each limit through (20 sign-in guesses a minute instead of 10 with two)."""
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if (
+        config.get("HOMEWARD_ENV") != "production"
+        or workers <= 1
+        or not storage.startswith(PER_PROCESS_STORAGES)
+        or config.get("RATELIMIT_ENABLED", True) in (False, "0")
+    ):
+        return None
+    return (
+        f"HOMEWARD_ENV=production with {workers} workers needs rate limits shared between "
+        f"them, but RATELIMIT_STORAGE_URI is {storage} (per process). Set "
+        "RATELIMIT_STORAGE_URI=redis://HOST:6379/0, or run one worker (GUNICORN_WORKERS=1)."
+    )
+
+
 def load(instance_path: str) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     env = os.environ.get("HOMEWARD_ENV", "development")
@@ -91,6 +115,9 @@ def load(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
         "SQL_ECHO": os.environ.get("SQL_ECHO") == "1",
+        # How long a SQLite write waits for another writer's lock before the request is
+        # answered 503 (try again): the longer, the fewer 503s, the slower the answer.
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
         "MASTER_KEY": master_key,
         # Earlier master keys, still able to unwrap until `flask keys rotate` has run.
         "PREVIOUS_MASTER_KEYS": _list_raw("HOMEWARD_PREVIOUS_MASTER_KEYS"),

@@ -8,12 +8,19 @@ Every test that uses ``app`` (or ``client``) runs twice: on SQLite and on Postgr
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import itertools
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -224,3 +231,103 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["type"] and body["title"]
     assert isinstance(body["detail"], str) and len(body["detail"]) > 10
     return body
+
+
+# --- a real gunicorn, started as production starts it ---------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def production_env(database_url: str, tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """The environment of ``gunicorn -c gunicorn.conf.py wsgi:app`` in production: only
+    what a deployment sets (nothing inherited from this shell), on a free local port."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOMEWARD_ENV": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "gunicorn-test-secret-key",
+        "HOMEWARD_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
+        "HOMEWARD_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "GUNICORN_WORKERS": "1",
+        "LOG_LEVEL": "WARNING",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "8192",
+        "ARGON2_PARALLELISM": "1",
+    }
+    env.update(overrides)
+    (tmp_path / "metrics").mkdir(exist_ok=True)
+    return env
+
+
+@dataclass
+class Gunicorn:
+    process: subprocess.Popen[bytes]
+    log: Path
+    address: tuple[str, int]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address[0]}:{self.address[1]}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_gunicorn(env: dict[str, str], tmp_path: Path) -> Gunicorn:
+    log = tmp_path / f"gunicorn-{uuid.uuid4().hex[:8]}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(GUNICORN), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    host, port = env["GUNICORN_BIND"].rsplit(":", 1)
+    return Gunicorn(process, log, (host, int(port)))
+
+
+def wait_healthy(server: Gunicorn, timeout: float = 60) -> None:
+    """Wait until the server answers /healthz with 200; fail with its output if it exits."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {server.process.returncode}:\n{server.output()}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(server.url + "/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"gunicorn did not answer /healthz within {timeout} s:\n{server.output()}")
+
+
+def stop_gunicorn(server: Gunicorn) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@contextlib.contextmanager
+def running_gunicorn(env: dict[str, str], tmp_path: Path) -> Iterator[Gunicorn]:
+    """gunicorn serving with ``env``, answering /healthz; stopped at the end."""
+    server = start_gunicorn(env, tmp_path)
+    try:
+        wait_healthy(server)
+        yield server
+    finally:
+        stop_gunicorn(server)

@@ -36,7 +36,7 @@ SYNC_CLIENT = Path(__file__).parent / "sync_client"
 SCENARIO_TIMEOUT = 60
 NPM_TIMEOUT = 300
 
-Scenario = Callable[[str], dict[str, Any]]
+Scenario = Callable[..., dict[str, Any]]
 
 
 def _required(program: str) -> str:
@@ -107,7 +107,7 @@ def run_scenario(server_url: str, accounts: Accounts, member: Person, mentor: Pe
     Answers the scenario's JSON report; a failed expectation fails the test with it."""
     second_phone = accounts.sign_in(member, device_name="phone B")
 
-    def run(name: str) -> dict[str, Any]:
+    def run(name: str, strategy: str = "honours", **extra: str) -> dict[str, Any]:
         node = _node_with_client_packages()
         environment = {
             **os.environ,
@@ -116,6 +116,8 @@ def run_scenario(server_url: str, accounts: Accounts, member: Person, mentor: Pe
             "MEMBER_TOKEN_A": member.access_token,
             "MEMBER_TOKEN_B": second_phone["access_token"],
             "MENTOR_TOKEN": mentor.access_token,
+            "SYNC_STRATEGY": strategy,
+            **extra,
         }
         try:
             completed = subprocess.run(
@@ -228,10 +230,16 @@ def test_a_push_racing_another_phone_gets_409_and_the_retry_keeps_both_edits(
     assert response.get_json()["notes"] == "Bring ID and the forklift card"
 
 
+# Both ways a phone's pullChanges is written: handing experimentalStrategy on, and exactly
+# as Frontend.md's snippet (only { changes, timestamp }). Privacy must not depend on it.
+STRATEGIES = pytest.mark.parametrize("strategy", ["honours", "frontend-md"])
+
+
+@STRATEGIES
 def test_a_mentor_phone_holds_a_shared_checkin_only_until_the_grant_is_revoked(
-    run_scenario: Scenario, client: FlaskClient, member: Person, mentor: Person
+    run_scenario: Scenario, client: FlaskClient, member: Person, mentor: Person, strategy: str
 ) -> None:
-    report = run_scenario("mentor_loses_revoked_share")
+    report = run_scenario("mentor_loses_revoked_share", strategy)
     result = report["result"]
 
     # While the grant was in force: the mood, and nothing a mood-only grant hides.
@@ -254,4 +262,70 @@ def test_a_mentor_phone_holds_a_shared_checkin_only_until_the_grant_is_revoked(
         (result["grant"], False, "member")
     ]
     response = client.get(f"/api/v1/mentees/{member.account_id}/checkins", headers=mentor.headers)
+    assert response.status_code == 404
+
+
+@STRATEGIES
+def test_a_mentor_phone_loses_the_fields_of_a_narrowed_grant(
+    run_scenario: Scenario, client: FlaskClient, member: Person, mentor: Person, strategy: str
+) -> None:
+    report = run_scenario("mentor_loses_narrowed_fields", strategy)
+    result = report["result"]
+    assert result["before"]["wins"] == "Finished the forklift certificate"
+    held = report["devices"]["mentor"]["shared_checkins"]
+    assert set(held) == {result["checkin"]}
+    after = held[result["checkin"]]
+    assert after["mood"] == 2
+    assert (after["note"], after["wins"], after["place"], after["needs"]) == (None,) * 4
+    assert after["help_requested"] is None
+    # What the server shows the mentor over REST is the same mood-only view.
+    listed = client.get(
+        f"/api/v1/mentees/{member.account_id}/checkins", headers=mentor.headers
+    ).get_json()["items"]
+    assert [set(item) & {"note", "wins", "place", "needs"} for item in listed] == [set()]
+
+
+@STRATEGIES
+def test_a_member_phone_keeps_no_listing_outside_a_moved_area(
+    app: Flask, run_scenario: Scenario, strategy: str
+) -> None:
+    from tests.test_directory_search import SF, Directory, north_of, place
+
+    directory = Directory(app, app.test_client())
+    here = {directory.add(n, locations=[place(f"{n} hall", SF)]) for n in ("Pantry", "Clinic")}
+    away = north_of(SF, 30_000)
+    there = {directory.add("Shelter", locations=[place("Shelter hall", away)])}
+
+    def area(point: tuple[float, float]) -> str:
+        return json.dumps({"latitude": point[0], "longitude": point[1], "radius_km": 5})
+
+    report = run_scenario("area_moves", strategy, AREA_FIRST=area(SF), AREA_SECOND=area(away))
+    result = report["result"]
+    assert set(result["near"]) == here
+    assert set(result["moved"]) == there
+    assert result["none"] == []
+    assert report["devices"]["a"]["resources"] == {}
+
+
+def test_an_edit_made_while_a_push_is_in_flight_is_pushed_next_and_not_lost(
+    run_scenario: Scenario, client: FlaskClient, member: Person
+) -> None:
+    """WatermelonDB #1374: the record changed on the phone between fetching local changes
+    and the push's answer."""
+    report = run_scenario("edit_during_push")
+    checkin_id = report["result"]["id"]
+    assert report["devices"]["a"] == report["devices"]["b"]
+    response = client.get(f"/api/v1/checkins/{checkin_id}", headers=member.headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["note"] == "written while the push was in flight"
+
+
+def test_a_fresh_install_never_receives_a_record_deleted_earlier(
+    run_scenario: Scenario, client: FlaskClient, member: Person
+) -> None:
+    """WatermelonDB #1462: an id in both created and deleted on a fresh install."""
+    report = run_scenario("fresh_install_never_gets_a_deleted_record")
+    doomed, kept = report["result"]["doomed"], report["result"]["kept"]
+    assert set(report["devices"]["b"]["checkins"]) == {kept}
+    response = client.get(f"/api/v1/checkins/{doomed}", headers=member.headers)
     assert response.status_code == 404

@@ -160,8 +160,12 @@ class ServerError extends Error {
 }
 
 class Device {
-  constructor({ name, role, baseUrl, token }) {
+  // honoursStrategy false: pullChanges exactly as Frontend.md's first snippet writes it,
+  // returning only { changes, timestamp } (most apps copy it), so a replacement sync is
+  // applied as an ordinary one and only `deleted` takes records off the phone.
+  constructor({ name, role, baseUrl, token, honoursStrategy = true }) {
     this.name = name
+    this.honoursStrategy = honoursStrategy
     this.baseUrl = baseUrl
     this.token = token
     this.tables = role === 'mentor' ? MENTOR_TABLES : MEMBER_TABLES
@@ -233,6 +237,9 @@ class Device {
       ...(experimentalStrategy ? { experimentalStrategy } : {}),
       counts: countChanges(changes),
     })
+    if (!this.honoursStrategy) {
+      return { changes, timestamp }
+    }
     return { changes, timestamp, ...(experimentalStrategy ? { experimentalStrategy } : {}) }
   }
 

@@ -6,6 +6,10 @@
 //   HOMEWARD_URL=http://127.0.0.1:5000 MEMBER_ID=... MEMBER_TOKEN_A=... MEMBER_TOKEN_B=... \
 //   MENTOR_TOKEN=... node scenarios.js two_devices_converge
 //
+// SYNC_STRATEGY=frontend-md makes every phone's pullChanges return only
+// { changes, timestamp }, as Sync/Frontend.md's snippet does; the default hands
+// experimentalStrategy on. Privacy scenarios must hold either way.
+//
 // MEMBER_TOKEN_A and MEMBER_TOKEN_B are two sessions of one member (two phones, A and B);
 // MENTOR_TOKEN is a mentor's session (a third phone). Every scenario starts from an empty
 // server database and fresh, empty phones.
@@ -318,6 +322,97 @@ const SCENARIOS = {
     )
     return { grant: grant.id, checkin: asked, shared }
   },
+
+  // The member narrows a full grant to mood only: the mentor's phone keeps the check-in
+  // and loses every field the grant no longer covers (a pull merges what it sends into
+  // what the phone holds, so the server must send those fields as null).
+  async mentor_loses_narrowed_fields({ a, mentor }) {
+    const invite = await a.fetchJson('POST', '/api/v1/invites', {
+      scopes: ['checkins.full'],
+      share_history: true,
+    })
+    const grant = await mentor.fetchJson('POST', '/api/v1/invites/redeem', { code: invite.code })
+    const written = await a.create(
+      'checkins',
+      checkin({
+        mood: 2,
+        needs: 'housing,legal',
+        note: 'Landlord says out by Friday unless I pay',
+        wins: 'Finished the forklift certificate',
+        place: 'Northside Public Library',
+        help_requested: true,
+      }),
+    )
+    await a.sync()
+    await mentor.sync()
+    const before = (await mentor.records('shared_checkins'))[written]
+    expect(before?.note === 'Landlord says out by Friday unless I pay', 'full grant lacks the note', before)
+
+    await a.fetchJson('PATCH', `/api/v1/grants/${grant.id}`, { scopes: ['checkins.mood'] })
+    await mentor.sync()
+    const after = (await mentor.records('shared_checkins'))[written]
+    expect(after?.mood === 2, 'the narrowed grant lost the mood it still covers', after)
+    for (const column of ['note', 'wins', 'place', 'needs', 'help_requested']) {
+      expect(after[column] === null, `after narrowing, the mentor phone still holds ${column}`, after)
+    }
+    const grantOnPhone = (await mentor.records('grants'))[grant.id]
+    expect(grantOnPhone?.scopes === 'checkins.mood', 'the phone shows the old scopes', grantOnPhone)
+    return { grant: grant.id, checkin: written, before, after }
+  },
+
+  // The member moves their area: the phone keeps no listing of the old area.
+  async area_moves({ a, env }) {
+    const [first, second] = [JSON.parse(env('AREA_FIRST')), JSON.parse(env('AREA_SECOND'))]
+    await a.fetchJson('PUT', '/api/v1/me/area', first)
+    await a.sync()
+    const near = Object.keys(await a.records('resources')).sort()
+    await a.fetchJson('PUT', '/api/v1/me/area', second)
+    await a.sync()
+    const moved = Object.keys(await a.records('resources')).sort()
+    await a.fetchJson('DELETE', '/api/v1/me/area')
+    await a.sync()
+    const none = Object.keys(await a.records('resources')).sort()
+    return { near, moved, none }
+  },
+
+  // WatermelonDB #1374: a record edited on the phone while its push is in flight stays
+  // unsynced, goes up with the next sync, and the other phone ends with the last edit.
+  async edit_during_push({ a, b }) {
+    const id = await a.create('checkins', checkin({ mood: 3, note: 'first words' }))
+    a.beforeNextPush = async () => {
+      await a.update('checkins', id, { note: 'written while the push was in flight' })
+    }
+    await a.syncOnce()
+    const unsynced = (await a.snapshot()).unsynced
+    expect(unsynced.includes(`checkins/${id} (created)`) || unsynced.includes(`checkins/${id} (updated)`),
+      'the edit made during the push was marked synced', unsynced)
+    await a.sync()
+    await b.sync()
+    await a.sync() // A pulls what the server stamped on its own push (updated_at)
+    const tables = await expectConverged(a, b)
+    expect(tables.checkins[id]?.note === 'written while the push was in flight',
+      'the edit made during the push was lost', tables.checkins[id])
+    return { id }
+  },
+
+  // WatermelonDB #1462: a record created, synced and deleted never reaches a fresh
+  // install (no id is both created and deleted in one answer; a first pull deletes none).
+  async fresh_install_never_gets_a_deleted_record({ a, b }) {
+    const doomed = await a.create('checkins', checkin({ mood: 1, note: 'Rough night' }))
+    const kept = await a.create('checkins', checkin({ mood: 4 }))
+    await a.sync()
+    await a.markAsDeleted('checkins', doomed)
+    await a.sync()
+    await b.sync() // phone B is a fresh install of the same account
+    const first = b.requests.find((r) => r.method === 'GET')
+    expect(first.lastPulledAt == null, 'phone B was not a fresh install', first)
+    const held = await b.records('checkins')
+    expect(!held[doomed], 'the fresh install got the deleted check-in', held)
+    expect(held[kept], 'the fresh install lacks the kept check-in', held)
+    const deleted = Object.values(first.counts).reduce((sum, c) => sum + c.deleted, 0)
+    expect(deleted === 0, 'a first pull named deletions', first.counts)
+    return { doomed, kept }
+  },
 }
 
 async function main() {
@@ -329,20 +424,18 @@ async function main() {
     return
   }
   const baseUrl = env('HOMEWARD_URL').replace(/\/$/, '')
+  const honoursStrategy = process.env.SYNC_STRATEGY !== 'frontend-md'
+  const device = (name, role, token) =>
+    new Device({ name, role, baseUrl, token: env(token), honoursStrategy })
   const phones = {
-    a: new Device({ name: 'phone A', role: 'member', baseUrl, token: env('MEMBER_TOKEN_A') }),
-    b: new Device({ name: 'phone B', role: 'member', baseUrl, token: env('MEMBER_TOKEN_B') }),
-    mentor: new Device({
-      name: 'mentor phone',
-      role: 'mentor',
-      baseUrl,
-      token: env('MENTOR_TOKEN'),
-    }),
+    a: device('phone A', 'member', 'MEMBER_TOKEN_A'),
+    b: device('phone B', 'member', 'MEMBER_TOKEN_B'),
+    mentor: device('mentor phone', 'mentor', 'MENTOR_TOKEN'),
   }
   const report = { ok: false, scenario: name }
   const started = Date.now()
   try {
-    report.result = await scenario({ ...phones, memberId: env('MEMBER_ID') })
+    report.result = await scenario({ ...phones, memberId: env('MEMBER_ID'), env })
     report.ok = true
   } catch (error) {
     report.failure = error.message

@@ -162,3 +162,36 @@ def test_what_a_mentor_holds_is_forgotten_once_told(app, client, member, mentor,
     ok(client.delete(f"{CHECKINS}/{gone['id']}", headers=member.headers), 204)
 
     assert held_by(app, mentor) == {kept["id"]}
+
+
+def test_migration_0007_holds_what_mentors_phones_were_sent_before_it(empty_database_url):
+    """Mentors' phones synced before sync_held existed: the access log says what they were
+    sent, so a revocation after the upgrade still reaches them by id."""
+    from api import create_app
+    from api.migrate import upgrade
+    from tests.conftest import TEST_CONFIG, Accounts
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": empty_database_url})
+    engine = app.extensions["homeward.db"].engine
+    try:
+        with app.app_context():
+            upgrade(app)
+        client = app.test_client()
+        people = Accounts(client)
+        member, mentor = people.register(), people.register(role="mentor")
+        checkin = rest_checkin(client, member, mood=3)
+        grant = connect(client, member, mentor, ["checkins.mood"], share_history=True)
+        first = pull(client, mentor)
+        assert set(records(first, "shared_checkins")) == {checkin["id"]}
+
+        runner = app.test_cli_runner()
+        down = runner.invoke(args=["db", "downgrade", "0006_sealed_titles"])
+        assert down.exit_code == 0, down.output
+        with app.app_context():
+            upgrade(app)
+        assert held_by(app, mentor) == {checkin["id"]}
+
+        revoke(client, member, grant["id"])
+        assert_gone(pull(client, mentor, first["timestamp"]), "shared_checkins", checkin["id"])
+    finally:
+        engine.dispose()

@@ -3,9 +3,10 @@
 Each domain registers an exporter (what it holds about an account, decrypted) with
 ``exporter``; the export is their union. Erasure destroys the member's data key first
 (so ciphertext copied out of the live database can no longer be opened with it) and then
-deletes the account, whose rows go with it (ON DELETE CASCADE). A database backup taken
-before the erasure holds the wrapped key too, until that backup expires: keep backup
-retention short (docs/checkins.md).
+deletes the account, whose rows go with it (ON DELETE CASCADE). After the commit, SQLite's
+write-ahead log is checkpointed and truncated (api/erasure_files.py), so no file keeps the
+rows. A database backup taken before the erasure holds the wrapped key too, until that
+backup expires: keep backup retention short (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from api import erasure_files
 from api.accounts import passwords
 from api.accounts.models import Account
 from api.crypto import vault_of
@@ -84,3 +86,8 @@ def erase(db: Session, account: Account, password: str) -> None:
     for function in _ERASERS:
         function(db, account)
     db.expunge_all()
+    # Once this commits, SQLite's log (which still holds every row) is emptied.
+    erasure_files.erased_in(db)
+
+
+erasure_files.listen()

@@ -115,6 +115,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     # Deleted rows are overwritten, not left in free pages (erasure, crypto-shredding).
     cursor.execute("PRAGMA secure_delete=ON")
+    # A reset log is truncated, so stale frames (old rows) do not linger at its end.
+    cursor.execute("PRAGMA journal_size_limit=0")
     cursor.close()
 
 

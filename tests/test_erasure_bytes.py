@@ -205,3 +205,40 @@ def test_erasure_leaves_no_byte_of_the_member_in_any_database_file(
         # The log was checkpointed and truncated, not merely left to be overwritten.
         wal = after.get(f"{path}-wal")
         assert wal is None or wal["size"] == 0, wal
+
+
+def test_the_checkpoint_waits_for_a_reader_of_an_older_snapshot_and_then_empties_the_log(
+    tmp_path,
+):
+    """A connection still reading when the erasure commits holds the log back; the
+    checkpoint tries again until it lets go (within its patience), then truncates."""
+    import sqlite3
+    import threading
+
+    from api.db import make_engine
+    from api.erasure_files import checkpoint_sqlite
+
+    path = tmp_path / "busy.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (body TEXT)")
+            connection.exec_driver_sql("INSERT INTO t VALUES ('before')")
+        reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()  # holds its snapshot
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES ('zqsecretafter')")
+        releaser = threading.Timer(0.4, lambda: reader.execute("COMMIT"))
+        releaser.start()
+        try:
+            assert checkpoint_sqlite(engine) is True
+        finally:
+            releaser.join()
+            reader.close()
+        assert Path(f"{path}-wal").stat().st_size == 0
+        # The connection's own busy timeout is as it was.
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    finally:
+        engine.dispose()

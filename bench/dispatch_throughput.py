@@ -154,7 +154,34 @@ def naive_utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def insert_fixture(database_url: str, subscriptions: list[list[str]]) -> float:
+def seal_titles(conn: Any, keyring: Any, n: int, now: datetime) -> None:
+    """Appointment titles are stored sealed (migration 0006), and the dispatcher opens the
+    detailed members' titles: give each member a data key and seal their title with it,
+    as the app would have (the vault's own seal, its keys given instead of read)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from api.crypto.vault import Vault
+
+    vault = Vault(None, keyring)  # type: ignore[arg-type]  # never reads: keys are given
+    with conn.cursor().copy(
+        "COPY member_keys (account_id, master_key_id, wrapped_key, created_at) FROM STDIN"
+    ) as copy:
+        for i in range(n):
+            member, key = f"bench-m-{i}", AESGCM.generate_key(256)
+            vault._ciphers[member] = AESGCM(key)
+            copy.write_row((member, keyring.current_id, keyring.wrap(member, key), now))
+    conn.execute("CREATE TEMPORARY TABLE bench_titles (id text PRIMARY KEY, title text)")
+    with conn.cursor().copy("COPY bench_titles (id, title) FROM STDIN") as copy:
+        for i in range(n):
+            row_id = f"bench-a-{i}"
+            title = vault.seal(f"bench-m-{i}", "appointments", "title", row_id, f"Appointment {i}")
+            copy.write_row((row_id, title))
+    conn.execute(
+        "UPDATE appointments AS a SET title = t.title FROM bench_titles AS t WHERE a.id = t.id"
+    )
+
+
+def insert_fixture(database_url: str, subscriptions: list[list[str]], keyring: Any) -> float:
     """Members, devices and appointments for len(subscriptions) deliveries. Returns seconds."""
     import psycopg
 
@@ -188,7 +215,8 @@ def insert_fixture(database_url: str, subscriptions: list[list[str]]) -> float:
                     )
                 )
         conn.execute(APPOINTMENTS_SQL, params)
-    vacuum_analyze(database_url, "accounts", "devices", "appointments")
+        seal_titles(conn, keyring, len(subscriptions), now)
+    vacuum_analyze(database_url, "accounts", "devices", "appointments", "member_keys")
     return time.perf_counter() - began
 
 
@@ -893,7 +921,9 @@ def main() -> int:
             kids.append(sink)
             sink_info = sink.receive(timeout=max(120, n_subscriptions / 500))
             subscriptions = json.loads(options.subscriptions_file.read_text())
-            seconds = insert_fixture(database_url, subscriptions)
+            seconds = insert_fixture(
+                database_url, subscriptions, app.extensions["homeward.keyring"]
+            )
             log(
                 f"inserted {len(subscriptions)} members, devices and appointments in {seconds:.1f}s"
             )

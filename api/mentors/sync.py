@@ -173,25 +173,35 @@ def _expired_views(gone: Pull) -> list[str]:
     ]
 
 
-def _hidden(db: Session, mentor_id: str, member_id: str, now: datetime) -> list[str]:
-    """Ids this mentor's phones hold of this member that the mentor may no longer see."""
+def _hidden(
+    db: Session, mentor_id: str, member_id: str, now: datetime, among: list[str] | None = None
+) -> list[str]:
+    """Ids this mentor's phones hold of this member (``among`` these, when given) that the
+    mentor may no longer see."""
     visible = access.visible_to(db, mentor_id, member_id, now)
-    return list(
-        db.scalars(
-            select(HeldRecord.record_id).where(
-                HeldRecord.account_id == mentor_id,
-                HeldRecord.table_name == SHARED,
-                HeldRecord.subject_id == member_id,
-                ~exists().where(Checkin.id == HeldRecord.record_id, visible),
-            )
-        )
+    held = select(HeldRecord.record_id).where(
+        HeldRecord.account_id == mentor_id,
+        HeldRecord.table_name == SHARED,
+        HeldRecord.subject_id == member_id,
+        ~exists().where(Checkin.id == HeldRecord.record_id, visible),
     )
+    if among is None:
+        return list(db.scalars(held))
+    return [
+        i
+        for start in range(0, len(among), registry.CHUNK)
+        for i in db.scalars(
+            held.where(HeldRecord.record_id.in_(among[start : start + registry.CHUNK]))
+        )
+    ]
 
 
-def _tell_hidden(db: Session, mentor_id: str, member_id: str) -> bool:
+def _tell_hidden(
+    db: Session, mentor_id: str, member_id: str, among: list[str] | None = None
+) -> bool:
     """Tombstones, addressed to the mentor, for what their phones hold and may no longer
     see; those records are no longer held. True when there were any."""
-    hidden = _hidden(db, mentor_id, member_id, utcnow())
+    hidden = _hidden(db, mentor_id, member_id, utcnow(), among)
     for start in range(0, len(hidden), registry.CHUNK):
         chunk = hidden[start : start + registry.CHUNK]
         db.add_all(Tombstone(table_name=SHARED, record_id=i, account_id=mentor_id) for i in chunk)
@@ -224,30 +234,47 @@ def _holders(db: Session, member_ids: set[str]) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
+def _holders_of(db: Session, record_ids: list[str]) -> dict[tuple[str, str], list[str]]:
+    """{(mentor, member): [held ids]} among these check-in ids."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for start in range(0, len(record_ids), registry.CHUNK):
+        for mentor_id, member_id, record_id in db.execute(
+            select(HeldRecord.account_id, HeldRecord.subject_id, HeldRecord.record_id).where(
+                HeldRecord.table_name == SHARED,
+                HeldRecord.record_id.in_(record_ids[start : start + registry.CHUNK]),
+            )
+        ):
+            found.setdefault((mentor_id, member_id), []).append(record_id)
+    return found
+
+
 def _views_may_shrink(db: Session, pending: set[str]) -> bool:
     """Before a transaction that changed check-ins or grants commits (under the clock's
-    lock): tombstones for every held check-in that left its mentor's view."""
-    members: set[str] = set()
+    lock): tombstones for every held check-in that left its mentor's view. A changed or
+    deleted grant checks all that its member's mentors hold; a changed or deleted
+    check-in checks only itself (one indexed lookup when no mentor holds it)."""
+    whole: set[str] = set()  # members whose grants changed
+    checkins: list[str] = []  # check-ins changed or deleted
     if "checkins" in pending:
-        members.update(
-            db.scalars(select(Checkin.member_id).where(Checkin.sync_version.is_(None)).distinct())
-        )
+        checkins += db.scalars(select(Checkin.id).where(Checkin.sync_version.is_(None)))
     if "grants" in pending:
-        members.update(db.scalars(select(Grant.member_id).where(Grant.sync_version.is_(None))))
+        whole.update(db.scalars(select(Grant.member_id).where(Grant.sync_version.is_(None))))
     if "sync_tombstones" in pending:
-        members.update(
-            i
-            for i in db.scalars(
-                select(Tombstone.account_id).where(
-                    Tombstone.sync_version.is_(None),
-                    Tombstone.table_name.in_(("checkins", "grants")),
-                )
+        for table, record_id, account_id in db.execute(
+            select(Tombstone.table_name, Tombstone.record_id, Tombstone.account_id).where(
+                Tombstone.sync_version.is_(None), Tombstone.table_name.in_(("checkins", "grants"))
             )
-            if i is not None
-        )
+        ):
+            if table == "grants" and account_id is not None:
+                whole.add(account_id)
+            elif table == "checkins":
+                checkins.append(record_id)
     wrote = False
-    for mentor_id, member_id in _holders(db, members) if members else []:
+    for mentor_id, member_id in _holders(db, whole) if whole else []:
         wrote = _tell_hidden(db, mentor_id, member_id) or wrote
+    for (mentor_id, member_id), held in _holders_of(db, checkins).items():
+        if member_id not in whole:
+            wrote = _tell_hidden(db, mentor_id, member_id, held) or wrote
     return wrote
 
 

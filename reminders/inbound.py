@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,15 +13,27 @@ from reminders import texts
 from reminders.models import Appointment, SmsOptOut, Status
 from reminders.service import next_occurrence
 
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "PARAR"}
-START_WORDS = {"START", "UNSTOP", "YES"}
+# Twilio's default opt-out, opt-in and help keywords in full, and their Spanish ones
+# (a member who wrote "Parar" must be as stopped as one who wrote STOP).
+STOP_WORDS = {
+    *("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
+    *("PARAR", "DETENER", "CANCELAR", "BAJA"),
+}
+START_WORDS = {"START", "UNSTOP", "YES", "COMENZAR", "INICIAR", "REANUDAR"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
 CONFIRM_WORDS = {"C", "CONFIRM", "CONFIRMAR"}
 
 
+def keyword(body: str) -> str:
+    """The one word a text is, as Twilio matches it: case, accents, spaces and punctuation
+    ignored ("Opt-out!", " stop. ", "Párar" are OPTOUT, STOP, PARAR)."""
+    plain = unicodedata.normalize("NFKD", body)
+    return "".join(c for c in plain if c.isascii() and c.isalpha()).upper()
+
+
 def handle_inbound_sms(db: Session, phone: str, body: str, now: datetime) -> str:
     """Act on a text a member sent and return the reply."""
-    word = body.strip().upper().rstrip(".!")
+    word = keyword(body)
     members = list(
         db.scalars(select(Account).where(Account.phone == phone, Account.role == Role.MEMBER))
     )

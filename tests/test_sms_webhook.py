@@ -191,7 +191,13 @@ def test_stop_records_an_opt_out_for_the_sender(client, app, twilio, member):
 
 
 @pytest.mark.parametrize(
-    "word", ["stop", " Stop ", "STOP.", "unsubscribe", "Cancel", "QUIT", "end", "stopall", "parar"]
+    "word",
+    [
+        *("stop", " Stop ", "STOP.", "unsubscribe", "Cancel", "QUIT", "end", "stopall"),
+        # Twilio's defaults that were missed, and punctuation inside the word.
+        *("REVOKE", "revoke!", "OPTOUT", "Opt-out", "opt out"),
+        *("parar", "PARAR!", "Detener", "cancelar", "baja"),
+    ],
 )
 def test_every_stop_word_in_any_case_opts_out(client, app, twilio, member, word):
     assert reply_of(send(client, word)) == STOPPED_EN
@@ -218,6 +224,20 @@ def test_start_removes_the_opt_out(client, app, twilio, member):
 
     assert reply_of(response) == STARTED_EN
     assert opted_out(app) == {UNKNOWN_PHONE}
+
+
+@pytest.mark.parametrize("word", ["UNSTOP", "unstop.", "Yes", "YES!", "comenzar", "Iniciar"])
+def test_every_start_word_removes_the_opt_out(client, app, twilio, member, word):
+    reply_of(send(client, "STOP"))
+
+    assert reply_of(send(client, word)) == STARTED_EN
+    assert opted_out(app) == set()
+
+
+@pytest.mark.parametrize("word", ["INFO", "info?", "Ayuda", "HELP!"])
+def test_every_help_word_replies_with_help_text(client, app, twilio, member, word):
+    assert reply_of(send(client, word)).startswith("Homeward reminders.")
+    assert opted_out(app) == set()
 
 
 def test_start_without_an_opt_out_is_harmless(client, app, twilio, member):

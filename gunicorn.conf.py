@@ -12,7 +12,18 @@ import tempfile
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-worker_class = "gthread" if threads > 1 else "sync"
+# gunicorn's own workers, except that what gunicorn itself refuses (limits below, bytes that
+# are not HTTP) is answered as problem+json like every other error, not as an HTML page.
+worker_class = (
+    "api.gunicorn_workers.ProblemThreadWorker"
+    if threads > 1
+    else "api.gunicorn_workers.ProblemSyncWorker"
+)
+# gunicorn's defaults, stated: a search's query (at most 200 characters, even
+# percent-encoded) fits the request line many times over; beyond these, 414 and 431.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5

@@ -1,4 +1,5 @@
-"""marshmallow fields every domain uses: safe text, time zones, phone numbers, local times."""
+"""marshmallow fields every domain uses: safe text, time zones, phone numbers, local times,
+strict booleans."""
 
 from __future__ import annotations
 
@@ -105,3 +106,17 @@ class LocalTime(ma.fields.String):
         if not _HHMM.match(text):
             raise ma.ValidationError("Use 24-hour HH:MM, such as 22:00.")
         return text
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """A JSON boolean, true or false, and nothing else. marshmallow's Boolean also takes 0,
+    1, "yes" and "true": in a JSON body those are a client's bug, and reading
+    ``help_requested: 0`` as "no" would hide it. (Query strings, which can only say
+    "true", keep marshmallow's Boolean.)"""
+
+    default_error_messages = {"invalid": "Give true or false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

@@ -81,7 +81,7 @@ def get_appointment(appointment_id: str) -> Any:
 
 @appointments_blp.route("/<id:appointment_id>", methods=["PATCH"])
 @login_required(Role.MEMBER)
-@appointments_blp.arguments(schemas.AppointmentFields)
+@appointments_blp.arguments(schemas.AppointmentUpdateSchema)
 @appointments_blp.response(200, schemas.AppointmentSchema)
 def patch_appointment(changes: dict[str, Any], appointment_id: str) -> Any:
     """Change an appointment; its pending reminders are re-planned at once."""

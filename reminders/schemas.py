@@ -10,6 +10,7 @@ from typing import Any
 import marshmallow as ma
 
 from api.fields import Text, TimeZone
+from api.schemas import PatchSchema
 from reminders.models import Channel, Kind, Status
 from reminders.planning import parse_offset
 
@@ -91,6 +92,10 @@ class AppointmentCreateSchema(AppointmentFields):
 
     title = Text(min_length=1, max_length=200, required=True)
     starts_at = LocalDateTime(required=True)
+
+
+class AppointmentUpdateSchema(AppointmentFields, PatchSchema):
+    """A PATCH body: any of the fields, at least one."""
 
 
 class AppointmentSchema(ma.Schema):

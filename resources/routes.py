@@ -72,7 +72,7 @@ def create_resource(body: dict[str, Any]) -> dict[str, Any]:
 
 @resources_blp.route("/<id:resource_id>", methods=["PATCH"])
 @login_required(Role.STAFF)
-@resources_blp.arguments(write_schemas.ResourceWriteFields)
+@resources_blp.arguments(write_schemas.ResourceUpdateSchema)
 @resources_blp.response(200, schemas.ResourceSchema)
 def patch_resource(changes: dict[str, Any], resource_id: str) -> dict[str, Any]:
     """Staff: change their organization's listing (lists given replace the old ones)."""
@@ -137,7 +137,7 @@ def create_job(body: dict[str, Any]) -> dict[str, Any]:
 
 @jobs_blp.route("/<id:job_id>", methods=["PATCH"])
 @login_required(Role.STAFF)
-@jobs_blp.arguments(write_schemas.JobWriteFields)
+@jobs_blp.arguments(write_schemas.JobUpdateSchema)
 @jobs_blp.response(200, schemas.JobSchema)
 def patch_job(changes: dict[str, Any], job_id: str) -> dict[str, Any]:
     """Staff: change their organization's posting (expired ones too, to extend them)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from api.fields import Text, TimeZone
+from api.fields import StrictBoolean, Text, TimeZone
+from api.schemas import PatchSchema
 from resources.hours import WEEKDAYS, parse_clock
 from resources.models import EmploymentType, ReportReason, ServiceStatus
 from resources.schemas import BACKGROUND, YES_NO_UNKNOWN, SalarySchema
@@ -19,16 +20,16 @@ def _clock(value: str) -> None:
 
 
 class FacetsSchema(ma.Schema):
-    fair_chance = ma.fields.Boolean(allow_none=True)
+    fair_chance = StrictBoolean(allow_none=True)
     background_check = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(BACKGROUND))
     accepts_records = ma.fields.String(validate=ma.validate.OneOf(YES_NO_UNKNOWN))
     accepts_registrants = ma.fields.String(validate=ma.validate.OneOf(YES_NO_UNKNOWN))
-    recovery_housing = ma.fields.Boolean(allow_none=True)
+    recovery_housing = StrictBoolean(allow_none=True)
     narr_level = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=4))
-    transitional = ma.fields.Boolean(allow_none=True)
-    sobriety_required = ma.fields.Boolean(allow_none=True)
-    federally_assisted = ma.fields.Boolean(allow_none=True)
-    requires_id = ma.fields.Boolean(allow_none=True)
+    transitional = StrictBoolean(allow_none=True)
+    sobriety_required = StrictBoolean(allow_none=True)
+    federally_assisted = StrictBoolean(allow_none=True)
+    requires_id = StrictBoolean(allow_none=True)
 
 
 class AddressSchema(ma.Schema):
@@ -105,6 +106,10 @@ class ResourceWriteFields(ma.Schema):
     last_verified_at = ma.fields.AwareDateTime(allow_none=True)
 
 
+class ResourceUpdateSchema(ResourceWriteFields, PatchSchema):
+    """A PATCH body: any of the fields, at least one."""
+
+
 class ResourceCreateSchema(ResourceWriteFields):
     name = Text(max_length=300, min_length=1, required=True)
 
@@ -116,8 +121,9 @@ class ReportCreateSchema(ma.Schema):
     detail = Text(max_length=1000, multiline=True, allow_none=True, empty_as_none=True)
 
 
-class ReportUpdateSchema(ma.Schema):
-    resolved = ma.fields.Boolean(required=True)
+class ReportUpdateSchema(PatchSchema):
+    # Not "required": an empty body gets the same "Nothing to change" as every PATCH.
+    resolved = StrictBoolean()
 
 
 class JobLocationWriteSchema(ma.Schema):
@@ -146,7 +152,7 @@ class JobWriteFields(ma.Schema):
     )
     base_salary = ma.fields.Nested(SalarySchema, data_key="baseSalary", allow_none=True)
     work_hours = Text(max_length=200, data_key="workHours", allow_none=True)
-    direct_apply = ma.fields.Boolean(data_key="directApply")
+    direct_apply = StrictBoolean(data_key="directApply")
     application_url = ma.fields.URL(
         data_key="applicationUrl", allow_none=True, schemes={"http", "https"}
     )
@@ -154,12 +160,16 @@ class JobWriteFields(ma.Schema):
     experience_requirements = Text(
         max_length=300, data_key="experienceRequirements", allow_none=True
     )
-    drivers_license_required = ma.fields.Boolean(data_key="driversLicenseRequired")
-    fair_chance = ma.fields.Boolean(allow_none=True)
+    drivers_license_required = StrictBoolean(data_key="driversLicenseRequired")
+    fair_chance = StrictBoolean(allow_none=True)
     background_check = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(BACKGROUND))
     accepts_records = ma.fields.String(validate=ma.validate.OneOf(YES_NO_UNKNOWN))
     job_location = ma.fields.Nested(JobLocationWriteSchema, data_key="jobLocation", allow_none=True)
     last_verified_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class JobUpdateSchema(JobWriteFields, PatchSchema):
+    """A PATCH body: any of the fields, at least one."""
 
 
 class JobCreateSchema(JobWriteFields):

@@ -12,6 +12,7 @@ import marshmallow as ma
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from api.fields import LocalTime, PhoneNumber, Text, TimeZone
+from api.schemas import PatchSchema
 
 LOCALES = ("en", "es")
 USERNAME = ma.validate.Regexp(
@@ -105,7 +106,7 @@ class RecoverRequestSchema(ma.Schema):
     device_name = _device_name()
 
 
-class ProfileUpdateSchema(ProfileFields):
+class ProfileUpdateSchema(ProfileFields, PatchSchema):
     quiet_hours = ma.fields.Nested(QuietHoursSchema, allow_none=True)
 
 

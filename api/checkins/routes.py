@@ -57,7 +57,7 @@ def get_checkin(checkin_id: str) -> Any:
 
 @checkins_blp.route("/<id:checkin_id>", methods=["PATCH"])
 @login_required(Role.MEMBER)
-@checkins_blp.arguments(schemas.CheckinFields)
+@checkins_blp.arguments(schemas.CheckinUpdateSchema)
 @checkins_blp.response(200, schemas.CheckinSchema)
 def patch_checkin(changes: dict[str, Any], checkin_id: str) -> Any:
     db = get_session()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.checkins.models import Need
-from api.fields import Text
+from api.fields import StrictBoolean, Text
 from api.pagination import page_schema
+from api.schemas import PatchSchema
 
 CLIENT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -34,7 +35,7 @@ class CheckinFields(ma.Schema):
         empty_as_none=True,
         metadata={"description": "A label the member typed, such as 'library'. No coordinates."},
     )
-    help_requested = ma.fields.Boolean(
+    help_requested = StrictBoolean(
         metadata={"description": "'I need help now': alerts mentors with the help_alerts scope."}
     )
     recorded_at = ma.fields.AwareDateTime(
@@ -48,6 +49,10 @@ class CheckinCreateSchema(CheckinFields):
         metadata={"description": "Optional: the phone's own id for the record."},
     )
     mood = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=5))
+
+
+class CheckinUpdateSchema(CheckinFields, PatchSchema):
+    """A PATCH body: any of the fields, at least one."""
 
 
 class ResponseCreateSchema(ma.Schema):

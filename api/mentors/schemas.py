@@ -6,8 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 
+from api.fields import StrictBoolean
 from api.mentors.models import Scope
 from api.pagination import page_schema
+from api.schemas import PatchSchema
 
 SCOPES = [s.value for s in Scope]
 
@@ -32,7 +34,7 @@ def _scopes(**kwargs: Any) -> ma.fields.List:
 
 class InviteCreateSchema(ma.Schema):
     scopes = _scopes(required=True)
-    share_history = ma.fields.Boolean(
+    share_history = StrictBoolean(
         load_default=False,
         metadata={"description": "Whether check-ins made before the grant are visible."},
     )
@@ -91,9 +93,9 @@ class GrantSchema(ma.Schema):
     active = ma.fields.Boolean(required=True)
 
 
-class GrantUpdateSchema(ma.Schema):
+class GrantUpdateSchema(PatchSchema):
     scopes = _scopes()
-    share_history = ma.fields.Boolean()
+    share_history = StrictBoolean()
     expires_at = ma.fields.AwareDateTime(allow_none=True)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -21,21 +22,63 @@ from resources.importers import import_paths
 resources_cli = AppGroup("resources", help="Import and export the directory (HSDS).")
 
 
+class _Bar:
+    """``import_paths``'s progress as a click progress bar on stderr: data rows read out
+    of all rows, with the file being read and how many files are done."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.files = 0
+        self.done = 0
+        self.current = ""
+
+    def begin(self, files: int, rows: int) -> None:
+        self.files = files
+        self.bar = click.progressbar(
+            length=max(rows, 1),
+            label="Importing",
+            file=sys.stderr,
+            show_pos=True,
+            update_min_steps=max(1, rows // 500),
+            item_show_func=lambda item: item,
+        )
+        self.bar.__enter__()
+
+    def file(self, label: str) -> None:
+        if not label.startswith("writing "):
+            self.done += 1
+        self.current = f"{label} (file {min(self.done, self.files)} of {self.files})"
+        if self.bar is not None:
+            self.bar.update(0, self.current)
+
+    def advance(self, rows: int) -> None:
+        if self.bar is not None and rows:
+            self.bar.update(rows, self.current)
+
+    def end(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 @resources_cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--source", default=None, help="Name of the source (default: each path's name).")
 def import_command(paths: tuple[Path, ...], source: str | None) -> None:
-    """Import HSDS 3.0 JSON, HSDS tabular or Ohana CSV directories.
+    """Import HSDS 3.0 JSON, HSDS tabular, HSDS 1.x CSV or Ohana CSV directories.
 
-    Good rows are kept and committed; each rejected row is printed as file:line: reason.
-    Exit code 1 when a file could not be read at all, else 0 (even with rejected rows)."""
+    The layout of each directory is read from its files' column names. A progress bar
+    (rows and files) goes to stderr. Good rows are kept and committed; each rejected row
+    is printed as file:line: reason. Exit code 1 when a file could not be read at all,
+    else 0 (even with rejected rows)."""
     database = current_app.extensions["homeward.db"]
-    with (
-        database.sessionmaker.begin() as db,
-        click.progressbar(length=len(paths), label="Importing", file=sys.stderr) as bar,
-    ):
-        summary = import_paths(db, paths, source=source, progress=lambda _: bar.update(1))
-    for reject in summary.rejects:
+    bar = _Bar()
+    try:
+        with database.sessionmaker.begin() as db:
+            summary = import_paths(db, paths, source=source, progress=bar)
+    finally:
+        bar.end()
+    for reject in sorted(summary.rejects, key=lambda r: (r.file, str(r.line).zfill(9))):
         click.echo(str(reject))
     for note in summary.notes:
         click.echo(f"note: {note}")

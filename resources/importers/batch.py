@@ -3,16 +3,23 @@ rejects and notes, and the counts reported at the end.
 
 Ids: an HSDS 3.0 UUID is kept; any other id (Ohana's integers) becomes
 ``uuid5(NAMESPACE, f"{source}:{table}:{id}")``, with the original kept in ``source_id``, so
-importing the same source again finds the same rows.
+importing the same source again finds the same rows. A row with no id at all (HSDS 1.x
+exports have them) gets ``Batch.derived_id``: a uuid5 over the source, the file, the
+parent's id and the row's normalized content, so the same row imported again is the same
+row.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from resources import reentry_terms
+from resources.importers.csvfiles import read_rows
 
 NAMESPACE = uuid.UUID("3b0f6d3e-5f4c-5c1e-8f4e-686f6d657761")
 
@@ -23,6 +30,19 @@ def is_uuid(text: str) -> bool:
         return len(text) == 36 and str(uuid.UUID(text)) == text.lower()
     except ValueError:
         return False
+
+
+class Progress(Protocol):
+    """What an import reports as it goes (the CLI draws a progress bar with it)."""
+
+    def begin(self, files: int, rows: int) -> None:
+        """Before anything is read: how many files and data rows there are."""
+
+    def file(self, label: str) -> None:
+        """A file (or a writing step) starts."""
+
+    def advance(self, rows: int) -> None:
+        """``rows`` more data rows were read."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     service_ids: set[str] = field(default_factory=set)  # services created or updated
+    layouts: list[tuple[str, str]] = field(default_factory=list)  # (path, layout read)
 
     def counts(self, table: str) -> Counts:
         return self.tables.setdefault(table, Counts())
@@ -74,7 +95,7 @@ class Summary:
 
     def lines(self) -> list[str]:
         """The summary as text, one table a line, then the total."""
-        out = []
+        out = [f"{path}: read as {layout}" for path, layout in self.layouts]
         for name, c in sorted(self.tables.items()):
             out.append(
                 f"{name:20} read {c.read:6}  created {c.created:6}  updated {c.updated:6}  "
@@ -100,11 +121,39 @@ class Batch:
     """The rows of one import path, by table and id, merged when an id comes again (HSDS
     JSON repeats a phone under its service, location and organization)."""
 
-    def __init__(self, source: str, summary: Summary) -> None:
+    def __init__(self, source: str, summary: Summary, progress: Progress | None = None) -> None:
         self.source = source[:64]
         self.summary = summary
+        self.progress = progress
         self.rows: dict[str, dict[str, Row]] = {}
         self.display: dict[str, str] = {}  # our id -> the source's id, for messages
+        # (table, column) pairs whose unknown parent is dropped with a note instead of
+        # rejecting the row (HSDS 1.x: a location naming an organization not in the files).
+        self.soft: set[tuple[str, str]] = set()
+        self.rows_read = 0
+
+    def read_csv(self, path: Path, label: str) -> Iterator[tuple[int, dict[str, str]]]:
+        """``csvfiles.read_rows`` of one file, reported to ``progress`` as it goes."""
+        if self.progress is not None:
+            self.progress.file(label)
+        for line, row in read_rows(path):
+            self.rows_read += 1
+            if self.progress is not None:
+                self.progress.advance(1)
+            yield line, row
+
+    def derived_id(self, key: str, file: str, parents: Any, row: Mapping[str, Any]) -> str:
+        """A stable id for a row that has none: uuid5 over the source, ``key``, the file
+        name, the parent ids and the row's content (column names lower-cased, values with
+        their spaces collapsed, empty cells and ``id`` left out). The same row, imported
+        again, gets the same id; a row whose content changes becomes a new row."""
+        content = {
+            str(k).strip().lower(): " ".join(str(v).split())
+            for k, v in row.items()
+            if k is not None and str(k).strip().lower() != "id" and str(v or "").strip()
+        }
+        text = json.dumps([Path(file).name, parents, content], sort_keys=True, ensure_ascii=False)
+        return str(uuid.uuid5(NAMESPACE, f"{self.source}:{key}:row:{text}"))
 
     def ref(self, key: str, raw: Any) -> str | None:
         """Our id for the source's id ``raw`` of table ``key`` (None when empty)."""

@@ -96,8 +96,39 @@ def _number(name: str, value: Any) -> float:
     return number
 
 
+_DIGITS_CLOCK = re.compile(r"^(\d{1,2})(\d{2})$")  # "0900", "930", "1730"
+_OFFSET = re.compile(r"^(.*\d(?:\s*[ap]\.?m\.?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_WEEKDAY_NUMBERS = {"1": "MO", "2": "TU", "3": "WE", "4": "TH", "5": "FR", "6": "SA", "7": "SU"}
+
+
+def strip_offset(text: str) -> tuple[str, bool]:
+    """``text`` without a trailing UTC offset ("09:00Z", "09:00-05:00", as HSDS 1.1
+    suggests), and whether it had one. The clock time is kept as the place's own."""
+    match = _OFFSET.match(text.strip())
+    return (match.group(1).strip(), True) if match else (text, False)
+
+
+def weekday(text: str) -> str:
+    """The iCalendar day ("MO".."SU") of a weekday as directories write it: HSDS 1.1's
+    numbers (1 Monday .. 7 Sunday; 0 is read as Sunday too), or a name or its
+    abbreviation in any case ("Monday", "MON", "Mo", "thurs."). ValueError otherwise."""
+    key = text.strip().lower().rstrip(".")
+    if key in _WEEKDAY_NUMBERS or key == "0":
+        return _WEEKDAY_NUMBERS.get(key, "SU")
+    if len(key) >= 2:
+        found = {code for name, code in hours.WEEKDAY_NAMES.items() if name.startswith(key)}
+        if len(found) == 1:
+            return found.pop()
+    raise ValueError(f"weekday '{text}' is not a day of the week")
+
+
 def clock(name: str, text: str) -> str:
-    """A clock time as HSDS keeps it: "HH:MM" (or "HH:MM:SS" when given so)."""
+    """A clock time as HSDS keeps it: "HH:MM" (or "HH:MM:SS" when given so). Besides what
+    ``hours.parse_clock`` reads ("9:00 AM", "9am", "17:00"), four digits of a 24-hour
+    clock ("0900", "1730") are read."""
+    digits = _DIGITS_CLOCK.match(text.strip())
+    if digits:
+        text = f"{digits.group(1)}:{digits.group(2)}"
     try:
         minutes = hours.parse_clock(text)
     except ValueError as error:

@@ -78,6 +78,10 @@ def parse_file(batch: Batch, path: Path, label: str) -> None:
         else [("/", data)]
     )
     walker = _Walker(batch, label)
+    batch.rows_read += len(items)
+    if batch.progress is not None:
+        batch.progress.file(label)
+        batch.progress.advance(len(items))
     for pointer, item in items:
         if not isinstance(item, dict):
             batch.reject("services", label, pointer, "not an HSDS object")

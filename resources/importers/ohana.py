@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from resources.hours import WEEKDAY_NAMES
 from resources.importers.batch import NAMESPACE, Batch
-from resources.importers.csvfiles import read_rows
 from resources.models import Location
 
 FILES = (
@@ -76,8 +75,9 @@ def parse(
         if not path.exists():
             continue
         try:
-            for line, row in read_rows(path):
-                getattr(context, name.removesuffix(".csv"))(f"{directory.name}/{name}", line, row)
+            label = f"{directory.name}/{name}"
+            for line, row in batch.read_csv(path, label):
+                getattr(context, name.removesuffix(".csv"))(label, line, row)
         except (OSError, UnicodeDecodeError, ValueError) as error:
             on_file(f"{directory.name}/{name}", error)
 

@@ -172,7 +172,7 @@ class Store:
                 if not value or value in found:
                     continue
                 what = f"{column} '{self.batch.name(value)}' is unknown or was rejected"
-                if soft:
+                if soft or (table, column) in self.batch.soft:
                     row.values[column] = None
                     self.batch.note(f"{row.file}:{row.line}: {what}; imported without it")
                 else:

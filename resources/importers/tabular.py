@@ -11,7 +11,6 @@ from pathlib import Path
 
 from resources.hsds_fields import FIELDS
 from resources.importers.batch import Batch
-from resources.importers.csvfiles import read_rows
 from resources.importers.hsds_json import LINK_KEYS
 
 TABLE_FILES = {table: f"{table}.csv" for table in FIELDS}
@@ -74,7 +73,7 @@ def parse(batch: Batch, directory: Path, on_file: Callable[[str, Exception], Non
         label = f"{directory.name}/{path.name}"
         links = LINK_KEYS.get(table, {})
         try:
-            for line, row in read_rows(path):
+            for line, row in batch.read_csv(path, label):
                 values: dict[str, object] = {}
                 for name in FIELDS[table]:
                     if name == "id" or name not in row:

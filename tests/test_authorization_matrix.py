@@ -218,12 +218,16 @@ def job_posting(app: Flask, organization_id: str, title: str, valid_through: dat
 def staff(
     app: Flask, client: FlaskClient, username: str, organization_id: str | None = None
 ) -> Person:
-    """A staff account, made the only way one can be: by an operator on the command line."""
+    """A staff account, made the only way one can be: by an operator on the command line.
+    Without ``organization_id``: one whose organization has since left the directory."""
+    bound_to = organization_id or organization(app, "Closed since")
     args = ["users", "create-staff", username, "--password", STAFF_PASSWORD]
-    if organization_id is not None:
-        args += ["--organization", organization_id]
+    args += ["--organization", bound_to]
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
+    if organization_id is None:
+        with app.extensions["homeward.db"].sessionmaker.begin() as db:
+            db.delete(db.get(Organization, bound_to))
     signed_in = ok(
         client.post("/api/v1/auth/token", json={"username": username, "password": STAFF_PASSWORD})
     )

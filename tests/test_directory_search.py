@@ -126,12 +126,17 @@ class Directory:
             return organization.id
 
     def staff(self, organization_id: str | None) -> dict[str, str]:
+        """A staff account of the organization; None: one whose organization has since
+        left the directory (a staff account is never made without one)."""
         username = f"staff{next(self._numbers)}"
+        bound_to = organization_id or self.organization("Closed since")
         args = ["users", "create-staff", username, "--password", STAFF_PASSWORD]
-        if organization_id is not None:
-            args += ["--organization", organization_id]
+        args += ["--organization", bound_to]
         result = self.app.test_cli_runner().invoke(args=args)
         assert result.exit_code == 0, result.output
+        if organization_id is None:
+            with self.session() as db:
+                db.delete(db.get(Organization, bound_to))
         signed_in = self.client.post(
             "/api/v1/auth/token", json={"username": username, "password": STAFF_PASSWORD}
         )

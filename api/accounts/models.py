@@ -49,6 +49,8 @@ class Account(IdMixin, TimestampMixin, Base):
     organization_id: Mapped[str | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL")
     )
+    # Set by an operator (`flask users disable`): every session ended, sign-in refused.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     sessions: Mapped[list[AuthSession]] = relationship(
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True

@@ -171,9 +171,10 @@ def sign_in(
     """Exchange a username and password for a new session. Unknown user and wrong
     password are refused alike, in the same time."""
     account = db.scalar(select(Account).where(Account.username_key == username_key(username)))
-    if not passwords.verify_password(account.password_hash if account else None, password):
+    verified = passwords.verify_password(account.password_hash if account else None, password)
+    # A disabled account hears what a wrong password hears, after the same work.
+    if not verified or account is None or account.disabled_at is not None:
         raise Problem(401, BAD_CREDENTIALS, kind="invalid-credentials")
-    assert account is not None
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
     return account, start_session(db, account, device_name, now)
@@ -240,7 +241,7 @@ def authenticate(
         .join(Account, Account.id == AuthSession.account_id)
         .where(AuthSession.id == claims.session_id, Account.id == claims.account_id)
     ).first()
-    if row is None or not row[0].is_active(now):
+    if row is None or not row[0].is_active(now) or row[1].disabled_at is not None:
         return None
     return row[1], row[0]
 
@@ -271,7 +272,12 @@ def recover(
     """Set a new password with a one-time recovery code; every other session ends."""
     # Only the id until a code is claimed, and an unknown username runs the same claim on
     # an id no account has: both refusals cost the same (no enumeration by timing).
-    found = db.scalar(select(Account.id).where(Account.username_key == username_key(username)))
+    # A disabled account is refused like an unknown one: its codes are not even tried.
+    found = db.scalar(
+        select(Account.id).where(
+            Account.username_key == username_key(username), Account.disabled_at.is_(None)
+        )
+    )
     account_id = found or NO_ACCOUNT_ID
     used = _rows_changed(
         db,

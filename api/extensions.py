@@ -93,5 +93,8 @@ def init_app(app: Flask) -> HomewardApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
     )
+    from api import docs_assets
+
+    app.register_blueprint(docs_assets.blp)
     limiter.init_app(app)
     return api

@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from api.fields import StrictBoolean
+from api.schemas import PatchSchema
 from resources.models import Organization
 from tests.conftest import (
     TEST_CONFIG,
@@ -255,6 +256,15 @@ def test_the_url_map_has_the_patch_routes_this_file_knows():
     # A sanity check on the derivation, not a gate: new rules are parametrized anyway.
     assert set(RECORDS) <= set(PATCH_RULES)
     assert len(PATCH_RULES) >= 7
+
+
+def test_every_patch_route_takes_a_patch_schema(app):
+    for rule in app.url_map.iter_rules():
+        if "PATCH" in (rule.methods or ()):
+            view = app.view_functions[rule.endpoint]
+            [body] = [p for p in view._apidoc["arguments"]["parameters"] if p["in"] == "json"]
+            schema = body["schema"]
+            assert issubclass(schema if isinstance(schema, type) else type(schema), PatchSchema)
 
 
 @pytest.mark.parametrize("rule", PATCH_RULES)

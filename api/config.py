@@ -47,6 +47,31 @@ def _instance_secret(instance_path: str, filename: str, nbytes: int = 32) -> str
     return value
 
 
+# Development keeps its master key in the instance folder; `flask keys rotate` writes the
+# new one there and keeps the old ones in this file until every data key is re-wrapped.
+INSTANCE_MASTER_KEY = "master_key"
+INSTANCE_PREVIOUS_MASTER_KEYS = "previous_master_keys"
+
+
+def instance_previous_master_keys(instance_path: str) -> list[str]:
+    """The earlier development master keys kept by `flask keys rotate` (one per line)."""
+    path = Path(instance_path) / INSTANCE_PREVIOUS_MASTER_KEYS
+    if not path.exists():
+        return []
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_instance_secret(instance_path: str, filename: str, value: str) -> None:
+    """Replace a development secret in the instance folder at once (owner-only)."""
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{filename}.{secrets.token_hex(4)}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    os.replace(temporary, folder / filename)
+
+
 def _instance_vapid_key(instance_path: str) -> str:
     """A development VAPID key (P-256, PEM) in the instance folder, created when absent."""
     path = Path(instance_path) / "vapid_private.pem"
@@ -104,7 +129,14 @@ def load(instance_path: str) -> dict[str, Any]:
     if production and not master_key:
         raise RuntimeError("HOMEWARD_ENV=production needs HOMEWARD_MASTER_KEY")
     if not master_key:
-        master_key = _instance_secret(instance_path, "master_key")
+        master_key = _instance_secret(instance_path, INSTANCE_MASTER_KEY)
+    previous_master_keys = _list_raw("HOMEWARD_PREVIOUS_MASTER_KEYS")
+    if not production:
+        previous_master_keys += [
+            key
+            for key in instance_previous_master_keys(instance_path)
+            if key not in previous_master_keys and key != master_key
+        ]
 
     vapid_key = os.environ.get("VAPID_PRIVATE_KEY")
     if not vapid_key and not production:
@@ -119,8 +151,9 @@ def load(instance_path: str) -> dict[str, Any]:
         # answered 503 (try again): the longer, the fewer 503s, the slower the answer.
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
         "MASTER_KEY": master_key,
-        # Earlier master keys, still able to unwrap until `flask keys rotate` has run.
-        "PREVIOUS_MASTER_KEYS": _list_raw("HOMEWARD_PREVIOUS_MASTER_KEYS"),
+        # Earlier master keys, still able to unwrap until `flask keys rotate` has run (in
+        # development also those it keeps in instance/previous_master_keys meanwhile).
+        "PREVIOUS_MASTER_KEYS": previous_master_keys,
         # Request bodies above this size get 413 before anything parses them.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "ACCESS_TOKEN_TTL": _int("ACCESS_TOKEN_TTL", 15 * 60),

@@ -31,6 +31,20 @@ class DecryptionError(Exception):
     """A sealed value could not be opened: wrong row, wrong member, tampered, or shredded."""
 
 
+# What an operator checks when the master keys cannot open the data keys.
+MASTER_KEY_SETTINGS = "HOMEWARD_MASTER_KEY / HOMEWARD_PREVIOUS_MASTER_KEYS"
+
+
+class MasterKeyError(DecryptionError):
+    """A member's data key cannot be unwrapped with the configured master keys: the service
+    is misconfigured (a master key missing or wrong), and nothing is lost; the member's
+    data opens again once the right key is configured."""
+
+    def __init__(self, detail: str, master_key_id: str) -> None:
+        super().__init__(detail)
+        self.master_key_id = master_key_id
+
+
 def decode_key(text: str) -> bytes:
     """A master key as given in the environment: 32 bytes, base64 (url-safe or standard)."""
     cleaned = text.strip()
@@ -65,8 +79,14 @@ class Keyring:
     def __init__(self, current: bytes, previous: Iterable[bytes] = ()) -> None:
         self.current = current
         self.current_id = key_id(current)
+        self.previous = tuple(previous)
         self._by_id = {key_id(k): AESGCM(k) for k in previous}
         self._by_id[self.current_id] = AESGCM(current)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        """The ids of every master key this keyring can unwrap with."""
+        return frozenset(self._by_id)
 
     @classmethod
     def from_config(cls, config: Any) -> Keyring:
@@ -86,15 +106,21 @@ class Keyring:
     def unwrap(self, account_id: str, master_key_id: str, wrapped: bytes) -> bytes:
         cipher = self._by_id.get(master_key_id)
         if cipher is None:
-            raise DecryptionError(
-                f"data key wrapped by master key {master_key_id}, which is not configured"
+            raise MasterKeyError(
+                f"a data key is wrapped by master key {master_key_id}, which is neither "
+                f"the current master key nor a previous one: check {MASTER_KEY_SETTINGS}",
+                master_key_id,
             )
         try:
             return cipher.decrypt(
                 wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], self._aad(account_id)
             )
         except InvalidTag:
-            raise DecryptionError("a data key failed to unwrap") from None
+            raise MasterKeyError(
+                f"a data key wrapped by master key {master_key_id} failed to unwrap "
+                f"(damaged, or moved to another account): check {MASTER_KEY_SETTINGS}",
+                master_key_id,
+            ) from None
 
 
 def _aad(member_id: str, table: str, column: str, row_id: str) -> bytes:
@@ -174,6 +200,43 @@ def vault_of(db: Session) -> Vault:
         vault = Vault(db, keyring)
         db.info["vault"] = vault
     return vault
+
+
+def unknown_master_keys(db: Session, keyring: Keyring) -> list[str]:
+    """Ids of master keys that wrap some data key but are not in ``keyring`` (sorted)."""
+    return sorted(
+        db.scalars(
+            select(MemberKey.master_key_id)
+            .where(MemberKey.master_key_id.not_in(sorted(keyring.ids)))
+            .distinct()
+        )
+    )
+
+
+def probe(db: Session, keyring: Keyring) -> str | None:
+    """Can the configured master keys open the data keys? None when they can, else why not
+    (naming the settings to check). Cheap enough for every readiness check: two queries
+    of at most one row each, one for a data key under a master key that is not configured
+    (it scans only the short key-id column) and one data key that it unwraps."""
+    stranger = db.scalar(
+        select(MemberKey.master_key_id)
+        .where(MemberKey.master_key_id.not_in(sorted(keyring.ids)))
+        .limit(1)
+    )
+    if stranger is not None:
+        return (
+            f"data keys are wrapped by master key {stranger}, which is neither the current "
+            f"master key ({keyring.current_id}) nor a previous one: check {MASTER_KEY_SETTINGS}"
+        )
+    row = db.execute(
+        select(MemberKey.account_id, MemberKey.master_key_id, MemberKey.wrapped_key).limit(1)
+    ).first()
+    if row is not None:
+        try:
+            keyring.unwrap(row.account_id, row.master_key_id, row.wrapped_key)
+        except MasterKeyError as error:
+            return str(error)
+    return None
 
 
 def rotate(db: Session, keyring: Keyring, now: datetime, batch_size: int = 500) -> tuple[int, int]:

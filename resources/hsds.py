@@ -52,13 +52,15 @@ def taxonomy_term_to_hsds(term: TaxonomyTerm, taxonomy: Taxonomy | None = None) 
     return found
 
 
-def _in(column: Any, ids: Iterable[str]) -> list[Any]:
-    """Chunks of ``column IN ids`` conditions (none when there are no ids)."""
-    values = sorted(set(ids))
+def _in(column: Any, ids: Iterable[str | None]) -> list[Any]:
+    """Chunks of ``column IN ids`` conditions (none when there are no ids). Ids come from
+    nullable links (a term without a taxonomy, an attribute without a term): None is left
+    out, since it matches nothing and cannot be sorted with strings."""
+    values = sorted({i for i in ids if i is not None})
     return [column.in_(values[i : i + CHUNK]) for i in range(0, len(values), CHUNK)]
 
 
-def _load(db: Session, model: Any, *pairs: tuple[Any, Iterable[str]]) -> list[Any]:
+def _load(db: Session, model: Any, *pairs: tuple[Any, Iterable[str | None]]) -> list[Any]:
     conditions = [c for column, ids in pairs for c in _in(column, ids)]
     if not conditions:
         return []

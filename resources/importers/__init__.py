@@ -185,7 +185,7 @@ def import_paths(
     for raw in paths:
         path = Path(raw)
         layout = detect(path) if path.exists() else None
-        plan.append((path, layout, _planned(path, layout)))
+        plan.append((path, layout, _planned(path, layout) if tracker else (0, 0)))
     if tracker is not None:
         tracker.begin(sum(f for _, _, (f, _) in plan), sum(r for _, _, (_, r) in plan))
     for path, layout, (_, planned_rows) in plan:

@@ -19,6 +19,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
+from reminders import reach
+
 log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
@@ -62,7 +64,7 @@ class PushSender:
         self, targets: list[PushTarget], payload: dict[str, Any], ttl: int, topic: str | None = None
     ) -> Result:
         if not targets:
-            return Result(Outcome.UNREACHABLE, "no push device registered")
+            return Result(Outcome.UNREACHABLE, reach.NO_DEVICE)
         data = json.dumps(payload, separators=(",", ":"))
         headers = {"Urgency": "high"}
         if topic:
@@ -99,7 +101,7 @@ class PushSender:
             return Result(Outcome.SENT, gone_devices=gone)
         if errors:
             return Result(Outcome.RETRY, "; ".join(errors)[:300], gone_devices=gone)
-        return Result(Outcome.UNREACHABLE, "every push subscription is gone", gone_devices=gone)
+        return Result(Outcome.UNREACHABLE, reach.ALL_DEVICES_GONE, gone_devices=gone)
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):
@@ -135,9 +137,9 @@ class SmsSender:
 
     def send(self, phone: str | None, opted_out: bool, body: str) -> Result:
         if not phone:
-            return Result(Outcome.UNREACHABLE, "no phone number")
+            return Result(Outcome.UNREACHABLE, reach.NO_PHONE)
         if opted_out:
-            return Result(Outcome.UNREACHABLE, "the number sent STOP")
+            return Result(Outcome.UNREACHABLE, reach.SENT_STOP)
         sender: dict[str, str] = (
             {"messaging_service_sid": self.messaging_service_sid}
             if self.messaging_service_sid
@@ -147,7 +149,7 @@ class SmsSender:
             self.client.messages.create(to=phone, body=body, **sender)
         except TwilioRestException as error:
             if error.code == TWILIO_UNSUBSCRIBED:
-                return Result(Outcome.UNREACHABLE, "the number unsubscribed", opted_out=True)
+                return Result(Outcome.UNREACHABLE, reach.UNSUBSCRIBED, opted_out=True)
             if error.status == 429 or error.status >= 500:
                 return Result(Outcome.RETRY, f"Twilio answered {error.status} ({error.code})")
             return Result(Outcome.FAILED, f"Twilio refused: {error.status} ({error.code})")

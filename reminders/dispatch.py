@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts.models import Account, Device
 from api.db import utcnow
-from reminders import texts
+from reminders import fallback, reach, texts
 from reminders.channels import Outcome, PushSender, PushTarget, Result, SmsSender
 from reminders.models import (
     Channel,
@@ -37,6 +38,7 @@ from reminders.models import (
 )
 from reminders.notices import DESCRIBERS, Described
 from reminders.planning import QuietHours, to_local, to_utc
+from reminders.sync import touch_appointment
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -92,9 +94,13 @@ def worker_name() -> str:
 def claim(db: Session, worker: str, now: datetime, settings: Settings) -> list[str]:
     """Atomically take up to a batch of due deliveries (and ones whose lease expired)."""
     rd = ReminderDelivery
-    due = or_(
-        and_(rd.state == DeliveryState.PENDING, rd.due_at <= now),
-        and_(rd.state == DeliveryState.SENDING, rd.lease_until < now),
+    due = and_(
+        # In-app notices are delivered by the recipient's pull, never sent from here.
+        rd.channel != Channel.APP,
+        or_(
+            and_(rd.state == DeliveryState.PENDING, rd.due_at <= now),
+            and_(rd.state == DeliveryState.SENDING, rd.lease_until < now),
+        ),
     )
     chosen = (
         select(rd.id)
@@ -126,6 +132,10 @@ class Job:
     channel: Channel
     attempts: int
     occurrence_at: datetime
+    # A reminder's plan key (None for other notices): its outcome is the member's to see.
+    appointment_id: str | None
+    occurrence_local: datetime
+    offset_key: str
     notification: texts.Notification
     payload: dict[str, Any]
     push_targets: list[PushTarget]
@@ -138,15 +148,23 @@ def _ours(worker: str) -> Any:
     return and_(rd.claimed_by == worker, rd.state == DeliveryState.SENDING)
 
 
-def _settle(db: Session, delivery_id: str, worker: str, **values: Any) -> None:
-    """Record an outcome, only if this worker still holds the claim."""
+def _settle(
+    db: Session, delivery_id: str, worker: str, appointment_id: str | None, **values: Any
+) -> bool:
+    """Record an outcome, only if this worker still holds the claim. A reminder's new
+    state marks its appointment changed, so the member's phones pull it. True when the
+    outcome was recorded."""
     values.setdefault("lease_until", None)
-    db.execute(
+    recorded = db.scalars(
         update(ReminderDelivery)
         .where(ReminderDelivery.id == delivery_id, _ours(worker))
         .values(**values)
+        .returning(ReminderDelivery.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    if recorded and appointment_id is not None:
+        touch_appointment(db, appointment_id)
+    return bool(recorded)
 
 
 def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job]:
@@ -185,10 +203,24 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
         account, outcome = accounts.get(row.member_id), described.get(row.id)
         if account is None or outcome is None or isinstance(outcome, str):
             reason = outcome if isinstance(outcome, str) else "the recipient is gone"
-            _settle(db, row.id, worker, state=DeliveryState.CANCELLED, last_error=reason)
+            _settle(
+                db,
+                row.id,
+                worker,
+                row.appointment_id,
+                state=DeliveryState.CANCELLED,
+                last_error=reason,
+            )
             continue
         if now >= row.occurrence_at:
-            _settle(db, row.id, worker, state=DeliveryState.SKIPPED, last_error=outcome.too_late)
+            _settle(
+                db,
+                row.id,
+                worker,
+                row.appointment_id,
+                state=DeliveryState.SKIPPED,
+                last_error=outcome.too_late,
+            )
             continue
         zone = ZoneInfo(account.timezone)
         quiet = QuietHours.of(account.quiet_hours_start, account.quiet_hours_end)
@@ -201,6 +233,7 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
                     db,
                     row.id,
                     worker,
+                    row.appointment_id,
                     state=DeliveryState.PENDING,
                     due_at=after,
                     attempts=row.attempts - 1,
@@ -210,8 +243,9 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
                     db,
                     row.id,
                     worker,
+                    row.appointment_id,
                     state=DeliveryState.SKIPPED,
-                    last_error=f"quiet hours last until {outcome.deadline}",
+                    last_error=f"{reach.QUIET} {outcome.deadline}",
                 )
             continue
         jobs.append(
@@ -220,6 +254,9 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
                 channel=row.channel,
                 attempts=row.attempts,
                 occurrence_at=row.occurrence_at,
+                appointment_id=row.appointment_id,
+                occurrence_local=row.occurrence_local,
+                offset_key=row.offset_key,
                 notification=outcome.notification,
                 payload=outcome.payload,
                 push_targets=devices.get(account.id, []),
@@ -233,11 +270,11 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
 def send(job: Job, senders: Senders, now: datetime) -> Result:
     if job.channel == Channel.PUSH:
         if senders.push is None:
-            return Result(Outcome.UNREACHABLE, "Web Push is not configured")
+            return Result(Outcome.UNREACHABLE, reach.PUSH_OFF)
         ttl = int((job.occurrence_at - now).total_seconds())
         return senders.push.send(job.push_targets, job.payload, ttl, topic=job.payload["tag"][:32])
     if senders.sms is None:
-        return Result(Outcome.UNREACHABLE, "SMS is not configured")
+        return Result(Outcome.UNREACHABLE, reach.SMS_OFF)
     return senders.sms.send(job.phone, job.opted_out, job.notification.body)
 
 
@@ -248,39 +285,38 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
 
 
 def record(
-    db: Session, job: Job, result: Result, worker: str, now: datetime, settings: Settings
+    db: Session,
+    job: Job,
+    result: Result,
+    worker: str,
+    now: datetime,
+    settings: Settings,
+    configured: reach.Configured | None = None,
 ) -> None:
     """Write a send's outcome to the outbox row, and its consequences (gone devices,
-    numbers that unsubscribed)."""
+    numbers that unsubscribed, a fallback to the member's other channels)."""
     if result.gone_devices:
         db.execute(delete(Device).where(Device.id.in_(result.gone_devices)))
     if result.opted_out and job.phone and db.get(SmsOptOut, job.phone) is None:
         db.add(SmsOptOut(phone=job.phone, opted_out_at=now))
+    settle = partial(_settle, db, job.delivery_id, worker, job.appointment_id)
     if result.outcome is Outcome.SENT:
-        _settle(db, job.delivery_id, worker, state=DeliveryState.SENT, sent_at=now, last_error=None)
-    elif result.outcome is Outcome.UNREACHABLE:
-        _settle(db, job.delivery_id, worker, state=DeliveryState.SKIPPED, last_error=result.error)
-    elif result.outcome is Outcome.RETRY and job.attempts < settings.max_attempts:
+        settle(state=DeliveryState.SENT, sent_at=now, last_error=None)
+        return
+    if result.outcome is Outcome.RETRY and job.attempts < settings.max_attempts:
         retry_at = now + backoff(job.attempts, settings)
         if retry_at < job.occurrence_at:
-            _settle(
-                db,
-                job.delivery_id,
-                worker,
-                state=DeliveryState.PENDING,
-                due_at=retry_at,
-                last_error=result.error,
-            )
-        else:
-            _settle(
-                db,
-                job.delivery_id,
-                worker,
-                state=DeliveryState.FAILED,
-                last_error=f"{result.error}; no time left to retry before the start",
-            )
+            settle(state=DeliveryState.PENDING, due_at=retry_at, last_error=result.error)
+            return
+        ended = settle(
+            state=DeliveryState.FAILED, last_error=f"{result.error}; {reach.NO_TIME_LEFT}"
+        )
+    elif result.outcome is Outcome.UNREACHABLE:
+        ended = settle(state=DeliveryState.SKIPPED, last_error=result.error)
     else:
-        _settle(db, job.delivery_id, worker, state=DeliveryState.FAILED, last_error=result.error)
+        ended = settle(state=DeliveryState.FAILED, last_error=result.error)
+    if ended and job.appointment_id is not None and configured is not None:
+        fallback.fall_back(db, job, now, settings.max_attempts, configured)
 
 
 class Dispatcher:
@@ -299,6 +335,9 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self.worker = worker or worker_name()
+        self.configured = reach.Configured(
+            push=senders.push is not None, sms=senders.sms is not None
+        )
 
     @classmethod
     def for_app(cls, app: Flask, **kwargs: Any) -> Dispatcher:
@@ -327,7 +366,7 @@ class Dispatcher:
                 log.exception("send failed unexpectedly", extra={"delivery": job.delivery_id})
                 result = Result(Outcome.RETRY, f"unexpected error: {type(error).__name__}")
             with self.sessions.begin() as db:
-                record(db, job, result, self.worker, self.clock(), self.settings)
+                record(db, job, result, self.worker, self.clock(), self.settings, self.configured)
         log.info("dispatched a batch", extra={"claimed": len(ids), "attempted": len(jobs)})
         return len(ids)
 

@@ -40,6 +40,13 @@ REMINDABLE = (Status.SCHEDULED, Status.CONFIRMED)
 class Channel(enum.StrEnum):
     PUSH = "push"
     SMS = "sms"
+    # In the app, on the recipient's next sync (help alerts to mentors): never claimed by
+    # the dispatcher; the pull that carries it to the phone marks it sent.
+    APP = "app"
+
+
+# What a member may choose for an appointment's reminders.
+APPOINTMENT_CHANNELS = (Channel.PUSH, Channel.SMS)
 
 
 class DeliveryState(enum.StrEnum):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, NotificationDetail
-from reminders import texts
+from reminders import reach, texts
 from reminders.models import REMINDABLE, Appointment, Channel, NoticeKind, ReminderDelivery
 from reminders.planning import to_local
 
@@ -26,7 +26,7 @@ class Described:
     notification: texts.Notification
     payload: dict[str, Any]
     # Why a notice that reached its deadline (occurrence_at) is skipped, and that deadline.
-    too_late: str = "the appointment had started"
+    too_late: str = reach.TOO_LATE
     deadline: str = "the appointment"
 
 

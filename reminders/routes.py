@@ -10,12 +10,15 @@ from flask_smorest import Blueprint
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from api.accounts.models import Role
+from api.accounts.models import Account, Role
 from api.auth import current_account, login_required
 from api.db import get_session, utcnow
 from api.errors import Problem
 from api.extensions import accepts_form_body, limiter
+from api.pagination import PageArgs, envelope
 from reminders import calendar, inbound, schemas, service
+from reminders.models import Appointment, Channel
+from reminders.reach import Configured, Reach, reach
 
 appointments_blp = Blueprint(
     "appointments",
@@ -39,6 +42,33 @@ webhooks_blp = Blueprint(
 ICS = "text/calendar"
 
 
+def _configured() -> Configured:
+    return Configured.from_config(current_app.config)
+
+
+class _Written:
+    """An appointment as saved, with ``delivery``: what can reach the member now."""
+
+    def __init__(self, appointment: Appointment, delivery: dict[str, Any]) -> None:
+        self._appointment = appointment
+        self.delivery = delivery
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._appointment, name)
+
+
+def _delivery(
+    member: Account, channels: list[str], now: dict[Channel, Reach]
+) -> dict[str, dict[str, Any]]:
+    return {c: now[Channel(c)].as_json(member.locale) for c in channels if Channel(c) in now}
+
+
+def _written(appointment: Appointment) -> _Written:
+    member = current_account()
+    now = reach(get_session(), [member], _configured())[member.id]
+    return _Written(appointment, _delivery(member, appointment.channels, now))
+
+
 def _ics(body: bytes, filename: str) -> Response:
     response = Response(body, mimetype=ICS)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -52,8 +82,11 @@ def _ics(body: bytes, filename: str) -> Response:
 @appointments_blp.response(200, schemas.AppointmentPageSchema)
 def list_appointments(args: dict[str, Any]) -> dict[str, Any]:
     """The member's appointments, by start time."""
-    items, total = service.list_own(get_session(), current_account().id, **args)
-    return {"items": items, "page": args["page"], "page_size": args["page_size"], "total": total}
+    db, member = get_session(), current_account()
+    items, total = service.list_own(db, member.id, **args)
+    now = reach(db, [member], _configured())[member.id]
+    shown = [_Written(item, _delivery(member, item.channels, now)) for item in items]
+    return {"items": shown, "page": args["page"], "page_size": args["page_size"], "total": total}
 
 
 @appointments_blp.route("", methods=["POST"])
@@ -67,16 +100,18 @@ def list_appointments(args: dict[str, Any]) -> dict[str, Any]:
 )
 def create_appointment(body: dict[str, Any]) -> Any:
     """Create an appointment and plan its reminders. A retry with the same client id
-    updates the appointment instead of creating a second one."""
-    appointment, created = service.create(get_session(), current_account(), body, utcnow())
-    return appointment, 201 if created else 200
+    updates the appointment instead of creating a second one. ``delivery`` says, per
+    chosen channel, whether its reminders can reach the member now."""
+    db, member = get_session(), current_account()
+    appointment, created = service.create(db, member, body, utcnow())
+    return _written(appointment), 201 if created else 200
 
 
 @appointments_blp.route("/<id:appointment_id>", methods=["GET"])
 @login_required(Role.MEMBER)
 @appointments_blp.response(200, schemas.AppointmentSchema)
 def get_appointment(appointment_id: str) -> Any:
-    return service.get_own(get_session(), current_account().id, appointment_id)
+    return _written(service.get_own(get_session(), current_account().id, appointment_id))
 
 
 @appointments_blp.route("/<id:appointment_id>", methods=["PATCH"])
@@ -84,10 +119,26 @@ def get_appointment(appointment_id: str) -> Any:
 @appointments_blp.arguments(schemas.AppointmentUpdateSchema)
 @appointments_blp.response(200, schemas.AppointmentSchema)
 def patch_appointment(changes: dict[str, Any], appointment_id: str) -> Any:
-    """Change an appointment; its pending reminders are re-planned at once."""
+    """Change an appointment; its pending reminders are re-planned at once. ``delivery``
+    as for a create."""
     db, member = get_session(), current_account()
     appointment = service.get_own(db, member.id, appointment_id)
-    return service.update(db, appointment, member, changes, utcnow())
+    return _written(service.update(db, appointment, member, changes, utcnow()))
+
+
+@appointments_blp.route("/<id:appointment_id>/reminders", methods=["GET"])
+@login_required(Role.MEMBER)
+@appointments_blp.arguments(PageArgs, location="query")
+@appointments_blp.response(200, schemas.ReminderPageSchema)
+def list_reminders(args: dict[str, Any], appointment_id: str) -> dict[str, Any]:
+    """The appointment's planned reminders, by due time, each with the state of every
+    channel's delivery (planned, sending, sent, failed, gave_up, skipped) and why."""
+    db, member = get_session(), current_account()
+    appointment = service.get_own(db, member.id, appointment_id)
+    items, total = service.reminders_page(
+        db, member, appointment, _configured(), args["page"], args["page_size"]
+    )
+    return envelope(items, total, args)
 
 
 @appointments_blp.route("/<id:appointment_id>", methods=["DELETE"])

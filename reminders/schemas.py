@@ -10,8 +10,9 @@ from typing import Any
 import marshmallow as ma
 
 from api.fields import Text, TimeZone
+from api.pagination import page_schema
 from api.schemas import PatchSchema
-from reminders.models import Channel, Kind, Status
+from reminders.models import APPOINTMENT_CHANNELS, Kind, Status
 from reminders.planning import parse_offset
 
 CLIENT_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -78,7 +79,7 @@ class AppointmentFields(ma.Schema):
         metadata={"description": "'7d@10:00' (7 days before at 10:00 local), '2h', '30m'."},
     )
     channels = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf([c.value for c in Channel])),
+        ma.fields.String(validate=ma.validate.OneOf([c.value for c in APPOINTMENT_CHANNELS])),
         validate=[ma.validate.Length(max=2), _unique],
     )
     status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in Status]))
@@ -98,6 +99,18 @@ class AppointmentUpdateSchema(AppointmentFields, PatchSchema):
     """A PATCH body: any of the fields, at least one."""
 
 
+class ChannelReachSchema(ma.Schema):
+    reachable = ma.fields.Boolean(required=True)
+    reason = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Why not: no_device, push_not_configured, no_phone, "
+            "sms_not_configured, opted_out.",
+        },
+    )
+    detail = ma.fields.String(allow_none=True, metadata={"description": "In plain words."})
+
+
 class AppointmentSchema(ma.Schema):
     id = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
@@ -113,6 +126,24 @@ class AppointmentSchema(ma.Schema):
     status = ma.fields.String(required=True)
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)
+    delivery = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(ChannelReachSchema),
+        required=True,
+        metadata={
+            "description": "A warning, never a refusal: for each chosen channel, whether a "
+            "reminder can reach the member now, and why not. The appointment is saved "
+            "either way (docs/reminders.md).",
+            "example": {
+                "push": {
+                    "reachable": False,
+                    "reason": "no_device",
+                    "detail": "No phone is set up to get notifications from Homeward.",
+                },
+                "sms": {"reachable": True, "reason": None, "detail": None},
+            },
+        },
+    )
 
 
 class AppointmentListArgs(ma.Schema):
@@ -133,3 +164,31 @@ class AppointmentPageSchema(ma.Schema):
 class CalendarFeedSchema(ma.Schema):
     url = ma.fields.String(required=True)
     token = ma.fields.String(required=True)
+
+
+class ReminderChannelSchema(ma.Schema):
+    channel = ma.fields.String(required=True)
+    state = ma.fields.String(
+        required=True,
+        metadata={"description": "planned, sending, sent, failed (retried), gave_up, skipped."},
+    )
+    reason = ma.fields.String(allow_none=True)
+    detail = ma.fields.String(allow_none=True, metadata={"description": "In plain words."})
+    error = ma.fields.String(allow_none=True, metadata={"description": "The last error kept."})
+    attempts = ma.fields.Integer(required=True)
+    sent_at = ma.fields.AwareDateTime(allow_none=True)
+    retry_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class ReminderSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"description": "As in the synced table."})
+    appointment_id = ma.fields.String(required=True)
+    occurrence_at = ma.fields.AwareDateTime(required=True)
+    remind_at = ma.fields.AwareDateTime(required=True)
+    offset = ma.fields.String(required=True)
+    state = ma.fields.String(required=True, metadata={"description": "Its best channel's."})
+    detail = ma.fields.String(allow_none=True)
+    channels = ma.fields.List(ma.fields.Nested(ReminderChannelSchema), required=True)
+
+
+ReminderPageSchema = page_schema(ReminderSchema, "ReminderPage")

@@ -20,7 +20,7 @@ from api.accounts.tokens import digest
 from api.crypto import vault_of
 from api.db import insert_ignoring_conflicts, new_id, utcnow
 from api.errors import Problem, not_found
-from reminders import planning
+from reminders import deliveries, planning
 from reminders.models import (
     REMINDABLE,
     Appointment,
@@ -32,6 +32,7 @@ from reminders.models import (
     ReminderDelivery,
     Status,
 )
+from reminders.reach import Configured
 
 # Non-recurring appointments are planned in full, however far ahead they are.
 ALL_AHEAD = timedelta(days=3650)
@@ -288,6 +289,20 @@ def next_occurrence(appointment: Appointment, now: datetime) -> datetime | None:
         appointment.starts_local, zone, appointment.recurrence, now, now + timedelta(days=400)
     )
     return found[0][1] if found else None
+
+
+def reminders_page(
+    db: Session,
+    member: Account,
+    appointment: Appointment,
+    configured: Configured,
+    page: int,
+    page_size: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the appointment's reminders, by due time, with their delivery states."""
+    found, _ = deliveries.views(db, member, [appointment.id], configured)
+    chosen = found[(page - 1) * page_size : page * page_size]
+    return [deliveries.as_json(view, member.locale) for view in chosen], len(found)
 
 
 # --- the private calendar feed ---------------------------------------------------------

@@ -9,16 +9,18 @@ from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from api.accounts.models import Account
+from api.accounts.models import Account, Device
 from api.errors import Problem
 from api.sync import registry
 from api.sync.models import Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
-from reminders import schemas, service
-from reminders.models import Appointment, DeliveryState, NoticeKind, ReminderDelivery
+from reminders import deliveries, schemas, service
+from reminders.models import APPOINTMENT_CHANNELS, Appointment, SmsOptOut
+from reminders.reach import Configured
 
 APPOINTMENT_COLUMNS: dict[str, registry.ColumnType] = {
     "title": "string",
@@ -124,45 +126,51 @@ def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None
     service.delete(db, service.get_own(db, member.id, record_id))
 
 
-def reminder_id(delivery: ReminderDelivery) -> str:
-    """One reminder per (appointment, occurrence, offset), whatever the channels."""
-    offset = delivery.offset_key.replace("@", "_").replace(":", "")  # ids keep to [\w.-]
-    return f"{delivery.appointment_id}.{delivery.occurrence_local:%Y%m%dT%H%M}.{offset}"
+REMINDER_COLUMNS: dict[str, registry.ColumnType] = {
+    "appointment_id": "string",
+    "occurrence_at": "number",
+    "remind_at": "number",
+    "offset": "string",
+    "state": "string",
+    "push_state": "string",
+    "push_reason": "string",
+    "sms_state": "string",
+    "sms_reason": "string",
+    "detail": "string",
+}
+
+
+def _reminder_raw(view: deliveries.ReminderView, locale: str) -> registry.Raw:
+    raw: registry.Raw = {
+        "id": view.id,
+        "appointment_id": view.appointment_id,
+        "occurrence_at": ms(view.occurrence_at),
+        "remind_at": ms(view.remind_at),
+        "offset": view.offset,
+        "state": view.state,
+        "detail": view.detail(locale),
+    }
+    for channel in APPOINTMENT_CHANNELS:
+        of = view.of(channel)
+        raw[f"{channel}_state"] = None if of is None else of.state
+        raw[f"{channel}_reason"] = None if of is None or of.reason is None else str(of.reason)
+    return raw
 
 
 def _reminders_of(
-    db: Session, appointment_ids: Sequence[str]
+    pull: Pull, appointment_ids: Sequence[str]
 ) -> tuple[list[registry.Raw], list[str]]:
     """Planned reminders of these appointments, and the ids of those now cancelled."""
-    planned: dict[str, registry.Raw] = {}
-    cancelled: set[str] = set()
-    rd = ReminderDelivery
-    for start in range(0, len(appointment_ids), registry.CHUNK):
-        chunk = appointment_ids[start : start + registry.CHUNK]
-        for delivery in db.scalars(
-            select(rd)
-            .where(rd.appointment_id.in_(chunk), rd.kind == NoticeKind.REMINDER)
-            .order_by(rd.appointment_id, rd.due_at)
-        ):
-            key = reminder_id(delivery)
-            if delivery.state == DeliveryState.CANCELLED:
-                cancelled.add(key)
-                continue
-            planned.setdefault(
-                key,
-                {
-                    "id": key,
-                    "appointment_id": delivery.appointment_id,
-                    "occurrence_at": ms(delivery.occurrence_at),
-                    "remind_at": ms(delivery.due_at),
-                    "offset": delivery.offset_key,
-                },
-            )
-    return list(planned.values()), sorted(cancelled - planned.keys())
+    member = pull.account
+    found, cancelled = deliveries.views(
+        pull.db, member, appointment_ids, Configured.from_config(current_app.config)
+    )
+    return [_reminder_raw(view, member.locale) for view in found], cancelled
 
 
 def _pull_reminders(pull: Pull) -> Changes:
-    """Reminders move only when their appointment changes (replanning touches it)."""
+    """Reminders move when their appointment changes: replanning, a delivery's new state
+    and a change in what reaches the member (a device, a number, STOP) all touch it."""
     changed = list(
         pull.db.scalars(
             select(Appointment.id).where(
@@ -170,7 +178,7 @@ def _pull_reminders(pull: Pull) -> Changes:
             )
         )
     )
-    planned, cancelled = _reminders_of(pull.db, changed)
+    planned, cancelled = _reminders_of(pull, changed)
     gone = pull.for_deletions()
     if gone is not pull:
         # A replacement: what was cancelled since the phone's own last pull, not ever.
@@ -181,7 +189,7 @@ def _pull_reminders(pull: Pull) -> Changes:
                 )
             )
         )
-        cancelled = [] if gone.full else _reminders_of(pull.db, moved)[1]
+        cancelled = [] if gone.full else _reminders_of(pull, moved)[1]
     changes = Changes(deleted=cancelled + pull.tombstones("reminders"))
     for raw in planned:
         changes.add(raw, pull.full)
@@ -190,25 +198,37 @@ def _pull_reminders(pull: Pull) -> Changes:
 
 def _tombstone_reminders(db: Session, _context: Any, _instances: Any) -> None:
     """An appointment's deliveries go by cascade, unseen by triggers of their own: tell the
-    phone which reminders went with it."""
+    phone which reminders went with it. A device or an opt-out added or removed changes
+    what reaches the member: their reminders are sent again with the news."""
     gone = [obj for obj in db.deleted if isinstance(obj, Appointment)]
-    if not gone:
-        return
-    planned, _ = _reminders_of(db, [a.id for a in gone])
-    owner = {a.id: a.member_id for a in gone}
-    db.add_all(
-        Tombstone(
-            table_name="reminders", record_id=raw["id"], account_id=owner[raw["appointment_id"]]
+    if gone:
+        owner = {a.id: a.member_id for a in gone}
+        db.add_all(
+            Tombstone(table_name="reminders", record_id=key, account_id=owner[appointment_id])
+            for key, appointment_id in deliveries.reminder_ids(db, list(owner))
         )
-        for raw in planned
-    )
+    changed = [*db.new, *db.deleted]
+    members = {obj.account_id for obj in changed if isinstance(obj, Device)}
+    phones = {obj.phone for obj in changed if isinstance(obj, SmsOptOut)}
+    if phones:
+        members.update(db.scalars(select(Account.id).where(Account.phone.in_(phones))))
+    for member_id in sorted(members):
+        touch_member_appointments(db, member_id)
 
 
 def touch_member_appointments(db: Session, member_id: str) -> None:
-    """Reminder times moved without the appointments changing (new zone, quiet hours):
-    mark them changed so phones re-read their reminders."""
+    """Reminder times or what reaches the member changed without the appointments
+    changing (new zone, quiet hours, a device): mark them changed so phones re-read their
+    reminders."""
     db.execute(
         update(Appointment).where(Appointment.member_id == member_id).values(sync_version=None)
+    )
+
+
+def touch_appointment(db: Session, appointment_id: str) -> None:
+    """A delivery of this appointment changed state: phones re-read its reminders."""
+    db.execute(
+        update(Appointment).where(Appointment.id == appointment_id).values(sync_version=None)
     )
 
 
@@ -226,12 +246,7 @@ def register() -> None:
         SyncTable(
             "reminders",
             "member",
-            {
-                "appointment_id": "string",
-                "occurrence_at": "number",
-                "remind_at": "number",
-                "offset": "string",
-            },
+            REMINDER_COLUMNS,
             _pull_reminders,
         )
     )

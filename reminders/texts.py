@@ -147,3 +147,49 @@ def help_alert(locale: str) -> Notification:
         _(locale, "Homeward"),
         _(locale, "Someone you support asked for help. Open Homeward to see."),
     )
+
+
+# Why a reminder or an alert did not (or will not) reach someone, in plain words.
+REASON_DETAILS = {
+    "no_device": N_("No phone is set up to get notifications from Homeward."),
+    "push_not_configured": N_("Notifications are switched off on this server."),
+    "no_phone": N_("There is no phone number on the account."),
+    "sms_not_configured": N_("Texts are switched off on this server."),
+    "opted_out": N_("The number asked for no texts (STOP). Reply START to get them again."),
+    "service_error": N_("The message service did not answer."),
+    "refused": N_("The message service refused the message."),
+    "too_late": N_("It was too late: the appointment had started."),
+    "quiet_hours": N_("Quiet hours lasted until the appointment."),
+}
+CHANNEL_LABELS = {"push": N_("Notification"), "sms": N_("Text"), "app": N_("In the app")}
+
+
+def reason_detail(locale: str, reason: str) -> str:
+    return _(locale, REASON_DETAILS[reason])
+
+
+def channel_issue(locale: str, channel: str, detail: str) -> str:
+    """'Text: There is no phone number on the account.'"""
+    return f"{_(locale, CHANNEL_LABELS[channel])}: {detail}"
+
+
+def in_app_detail(locale: str) -> str:
+    return _(locale, "In the app, the next time their phone syncs.")
+
+
+def help_summary(locale: str, told_now: list[str], told_later: list[str]) -> str:
+    """What the member is told after asking for help: who gets it now, who later."""
+    if not told_now and not told_later:
+        return _(
+            locale,
+            "Nobody was told: none of your mentors has help alerts. Call someone you trust.",
+        )
+    parts = []
+    if told_now:
+        parts.append(_(locale, "Told now: %(names)s.") % {"names": ", ".join(told_now)})
+    if told_later:
+        parts.append(
+            _(locale, "They will see it when their phone next syncs: %(names)s.")
+            % {"names": ", ".join(told_later)}
+        )
+    return " ".join(parts)

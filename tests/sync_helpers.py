@@ -42,7 +42,7 @@ MEMBER_TABLES = frozenset(
         "reminders",
     }
 )
-MENTOR_TABLES = frozenset({"grants", "shared_checkins"})
+MENTOR_TABLES = frozenset({"grants", "shared_checkins", "alerts"})
 PULL_ONLY = ("grants", "checkin_responses", "resources", "reminders")
 
 # docs/sync.md, "Tables": raw column -> (WatermelonDB type, may be null).
@@ -115,6 +115,19 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "occurrence_at": (N, False),
         "remind_at": (N, False),
         "offset": (S, False),
+        "state": (S, False),
+        "push_state": (S, True),
+        "push_reason": (S, True),
+        "sms_state": (S, True),
+        "sms_reason": (S, True),
+        "detail": (S, True),
+    },
+    "alerts": {
+        "member_id": (S, False),
+        "member_name": (S, True),
+        "checkin_id": (S, False),
+        "asked_at": (N, False),
+        "body": (S, False),
     },
     # Always there; the scope-shaped columns are in SHARED_BY_SCOPE.
     "shared_checkins": {

@@ -318,13 +318,13 @@ def test_erasing_an_account_leaves_nothing_of_the_member_and_shreds_their_key(
 ):
     w = _world(client, accounts, push)
     sam, dana, lee = w["sam"], w["dana"], w["lee"]
-    # Help alerts to the mentor about Sam are queued in the outbox.
+    # Help alerts to the mentor about Sam are queued in the outbox (push, SMS, in the app).
     alerts = raw(
         app,
         "SELECT id FROM reminder_deliveries WHERE about_member_id = :id",
         id=sam.account_id,
     )
-    assert len(alerts) == 2
+    assert len(alerts) == 3
     rows_before = _rows_referencing(app, sam.account_id)
     for name in (
         "checkins.member_id",

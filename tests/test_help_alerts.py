@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.checkins.models import Checkin
 from reminders.dispatch import Dispatcher
-from reminders.models import DeliveryState, NoticeKind, ReminderDelivery
+from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery
 from tests.fakes.twilio_api import TwilioApi
 
 CHECKINS = "/api/v1/checkins"
@@ -86,10 +86,12 @@ def ask_for_help(client, member, **fields):
 
 
 def alerts(app, **where):
-    """Help-alert rows of the outbox, as plain dicts."""
+    """Help-alert rows of the outbox that the dispatcher sends (push and SMS), as plain
+    dicts. The in-app rows, delivered by the mentor's pull, are tested in
+    tests/test_help_reach.py."""
     rd = ReminderDelivery
     with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
-        query = select(rd).where(rd.kind == NoticeKind.HELP_ALERT)
+        query = select(rd).where(rd.kind == NoticeKind.HELP_ALERT, rd.channel != Channel.APP)
         for name, value in where.items():
             query = query.where(getattr(rd, name) == value)
         return [

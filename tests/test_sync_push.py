@@ -631,6 +631,7 @@ def test_a_replayed_call_for_help_alerts_the_mentor_once(app, client, accounts, 
     assert {(a["member_id"], a["channel"]) for a in alerts} == {
         (mentor.account_id, "push"),
         (mentor.account_id, "sms"),
+        (mentor.account_id, "app"),
     }
     assert help_alert_rows(app, sos["id"]) == alerts
     assert count(app, Checkin) == 1

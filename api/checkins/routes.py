@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from api.accounts.models import Role
 from api.auth import current_account, login_required
 from api.checkins import schemas, service
+from api.checkins.models import Checkin
 from api.db import get_session, utcnow
-from api.mentors import access
+from api.mentors import access, alerts
 from api.pagination import PageArgs, envelope
+from reminders.reach import Configured
 
 checkins_blp = Blueprint(
     "checkins",
@@ -19,6 +22,15 @@ checkins_blp = Blueprint(
     url_prefix="/api/v1/checkins",
     description="A member's own check-ins: private unless shared by a grant.",
 )
+
+
+def _written(checkin: Checkin) -> dict[str, Any]:
+    """The check-in; when it asks for help, who that reaches now."""
+    db, member = get_session(), current_account()
+    configured = Configured.from_config(current_app.config)
+    view = service.member_view(db, [checkin])[0]
+    help_answer = alerts.help_answer(db, member, checkin, utcnow(), configured)
+    return view if help_answer is None else {**view, "help": help_answer}
 
 
 @checkins_blp.route("", methods=["GET"])
@@ -37,22 +49,24 @@ def list_checkins(args: dict[str, Any]) -> dict[str, Any]:
 @checkins_blp.arguments(schemas.CheckinCreateSchema)
 @checkins_blp.response(201, schemas.CheckinSchema)
 @checkins_blp.alt_response(
-    200, schema=schemas.CheckinSchema, description="The id already existed: the retry updated it."
+    200,
+    schema=schemas.CheckinSchema,
+    description="The id already existed: the retry updated it.",
 )
 def create_checkin(body: dict[str, Any]) -> Any:
-    """Record a check-in. With help_requested, mentors with help_alerts are told. A retry
-    with the same client id updates the check-in instead of making a second."""
+    """Record a check-in. With help_requested, mentors with help_alerts are told, and
+    ``help`` says who is reached now and how. A retry with the same client id updates the
+    check-in instead of making a second."""
     db = get_session()
     checkin, created = service.create(db, current_account(), body, utcnow())
-    return service.member_view(db, [checkin])[0], 201 if created else 200
+    return _written(checkin), 201 if created else 200
 
 
 @checkins_blp.route("/<id:checkin_id>", methods=["GET"])
 @login_required(Role.MEMBER)
 @checkins_blp.response(200, schemas.CheckinSchema)
 def get_checkin(checkin_id: str) -> Any:
-    db = get_session()
-    return service.member_view(db, [service.get_own(db, current_account().id, checkin_id)])[0]
+    return _written(service.get_own(get_session(), current_account().id, checkin_id))
 
 
 @checkins_blp.route("/<id:checkin_id>", methods=["PATCH"])
@@ -62,7 +76,7 @@ def get_checkin(checkin_id: str) -> Any:
 def patch_checkin(changes: dict[str, Any], checkin_id: str) -> Any:
     db = get_session()
     checkin = service.get_own(db, current_account().id, checkin_id)
-    return service.member_view(db, [service.update(db, checkin, changes, utcnow())])[0]
+    return _written(service.update(db, checkin, changes, utcnow()))
 
 
 @checkins_blp.route("/<id:checkin_id>", methods=["DELETE"])

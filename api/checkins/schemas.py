@@ -68,6 +68,31 @@ class ResponseSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(required=True)
 
 
+class ReachSchema(ma.Schema):
+    reachable = ma.fields.Boolean(required=True)
+    reason = ma.fields.String(allow_none=True)
+    detail = ma.fields.String(allow_none=True)
+
+
+class HelpMentorSchema(ma.Schema):
+    grant_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True, metadata={"description": "As the member knows them."})
+    reachable_now = ma.fields.Boolean(
+        required=True, metadata={"description": "By push or SMS now; else in the app later."}
+    )
+    channels = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(ReachSchema),
+        required=True,
+        metadata={"description": "push, sms, and app (on their next sync: always)."},
+    )
+
+
+class HelpAnswerSchema(ma.Schema):
+    mentors = ma.fields.List(ma.fields.Nested(HelpMentorSchema), required=True)
+    detail = ma.fields.String(required=True, metadata={"description": "In plain words."})
+
+
 class CheckinSchema(ma.Schema):
     id = ma.fields.String(required=True)
     mood = ma.fields.Integer(required=True)
@@ -80,6 +105,14 @@ class CheckinSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)
     responses = ma.fields.List(ma.fields.Nested(ResponseSchema), required=True)
+    help = ma.fields.Nested(
+        HelpAnswerSchema,
+        metadata={
+            "description": "Only on a check-in that asks for help, read or written alone "
+            "(not in lists): which mentors with help alerts it reaches now and how "
+            "(docs/checkins.md)."
+        },
+    )
 
 
 CheckinPageSchema = page_schema(CheckinSchema, "CheckinPage")

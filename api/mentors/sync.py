@@ -23,7 +23,7 @@ from api.accounts.service import display_names
 from api.checkins.models import Checkin
 from api.data_rights import after_erase
 from api.db import insert_ignoring_conflicts, utcnow
-from api.mentors import access
+from api.mentors import access, inbox
 from api.mentors.models import Grant
 from api.mentors.service import in_force
 from api.sync import registry, tracking
@@ -329,3 +329,4 @@ def register() -> None:
     registry.register(
         SyncTable(SHARED, "mentor", SHARED_COLUMNS, _pull_shared, after_pull=_remember_sent)
     )
+    registry.register(inbox.table())  # help alerts, in the app

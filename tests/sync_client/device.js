@@ -100,6 +100,12 @@ const MEMBER_TABLES = [
       n('occurrence_at'),
       n('remind_at'),
       s('offset'),
+      s('state'),
+      s('push_state', optional),
+      s('push_reason', optional),
+      s('sms_state', optional),
+      s('sms_reason', optional),
+      s('detail', optional),
     ],
   }),
 ]
@@ -120,6 +126,16 @@ const MENTOR_TABLES = [
       s('wins', optional),
       s('note', optional),
       s('place', optional),
+    ],
+  }),
+  tableSchema({
+    name: 'alerts',
+    columns: [
+      s('member_id', { isIndexed: true }),
+      s('member_name', optional),
+      s('checkin_id'),
+      n('asked_at'),
+      s('body'),
     ],
   }),
 ]

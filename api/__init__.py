@@ -123,7 +123,14 @@ def _register_request_boundary(app: Flask) -> None:
     def _commit(response: Any) -> Any:
         # The one commit of the request: successes, and refusals that must stick.
         if response.status_code < 400 or g.pop("commit_despite_error", False):
-            db.commit_session()
+            try:
+                db.commit_session()
+            except Exception as error:
+                # The database went away at the commit: nothing is saved, the phone retries.
+                if not errors.database_unavailable(error):
+                    raise
+                db.rollback_session()
+                return errors.unavailable_response(error)
         else:
             db.rollback_session()
         return response

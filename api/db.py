@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import enum
 import math
+import select
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Enum, MetaData, String, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -120,27 +122,93 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+# PostgreSQL pool: connections older than this are replaced (a server or proxy that drops
+# idle connections after a while, a failover); libpq waits for ever to connect unless told.
+POOL_RECYCLE_SECONDS = 1800
+POOL_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 5
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def _sqlite_busy_timeout(milliseconds: int) -> Any:
+    def _set(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
+        cursor.close()
+
+    return _set
+
+
+def _dead_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled PostgreSQL connection the server has already ended (a restart,
+    ``pg_terminate_backend``, a cut network): the pool then connects afresh, so the request
+    never sees the dead one. An idle connection has nothing to read; when its socket is
+    readable (or hung up), the server said goodbye. One poll(2), no round trip, unlike
+    ``pool_pre_ping``; a false alarm (a parameter report after a configuration reload)
+    costs one reconnect."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("connection closed")
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        ready = poller.poll(0)
+    except (OSError, ValueError) as error:  # no usable socket any more
+        raise DisconnectionError("connection socket unusable") from error
+    if ready:
+        raise DisconnectionError("the server closed the connection while it was idle")
+
+
+def make_engine(
+    url: str, echo: bool = False, *, sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
     # hide_parameters: a database error in the logs must not carry what a member wrote.
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         # Pooled (the default for a file), so the PRAGMAs run once per connection, not per
         # request; an in-memory database gets SQLAlchemy's single shared connection.
-        engine = create_engine(url, echo=echo, hide_parameters=True)
+        # ``timeout`` is the busy wait while the connection is set up; the PRAGMA after
+        # ``_sqlite_pragmas`` the one every statement gets. A lock held longer is a 503.
+        engine = create_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"timeout": sqlite_busy_timeout_ms / 1000},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_busy_timeout(sqlite_busy_timeout_ms))
         return engine
-    return create_engine(
-        url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    # A connection the server ended is found on checkout (``_dead_on_checkout``) or, at the
+    # latest, by the error it gives: SQLAlchemy then invalidates it and every connection
+    # pooled before it, so one restart costs at most the requests that were running.
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_size=5,
+        max_overflow=10,
+        pool_recycle=POOL_RECYCLE_SECONDS,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        hide_parameters=True,
+        connect_args=connect_args,
     )
+    event.listen(engine, "checkout", _dead_on_checkout)
+    return engine
 
 
 class Database:
     """Holds the engine and session factory of one app."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        echo: bool = False,
+        sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo)
+        self.engine = make_engine(url, echo, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -149,7 +217,11 @@ class Database:
 
 
 def init_app(app: Flask) -> Database:
-    database = Database(app.config["DATABASE_URL"], app.config["SQL_ECHO"])
+    database = Database(
+        app.config["DATABASE_URL"],
+        app.config["SQL_ECHO"],
+        app.config.get("SQLITE_BUSY_TIMEOUT_MS", DEFAULT_SQLITE_BUSY_TIMEOUT_MS),
+    )
     app.extensions["homeward.db"] = database
 
     @app.teardown_appcontext

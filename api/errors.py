@@ -4,19 +4,27 @@ Operations raise :class:`Problem` (or a werkzeug HTTP exception); the handlers h
 every error, including framework ones (404, 405, 413, 415, 422, 429) and unexpected
 exceptions, into the same body: ``type``, ``title``, ``status``, ``detail`` and, for
 validation, per-field ``errors``. A 500 never shows internals.
+
+A database that cannot be reached, is restarting, or (SQLite) is locked is not a bug: the
+request answers 503 with ``Retry-After`` so a phone knows to send it again
+(:func:`database_unavailable` tells those failures from programming and integrity errors).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
+import sqlite3
 import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, g, request
+import psycopg
+from flask import Flask, Response, current_app, g, has_request_context, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -169,6 +177,95 @@ def internal_error_response() -> Response:
     )
 
 
+# -- the database is away (503) -------------------------------------------------------------
+
+# PostgreSQL SQLSTATEs that mean "the server is going away, restarting or full of clients"
+# (class 08, connection exceptions, is matched by its prefix): admin shutdown (a restart or
+# pg_terminate_backend), crash shutdown, "the database system is starting up / shutting
+# down", idle session timeout, too many connections.
+_PG_UNAVAILABLE = {"57P01", "57P02", "57P03", "57P05", "53300"}
+# SQLite primary result codes: busy, locked, I/O error, cannot open, locking protocol.
+_SQLITE_UNAVAILABLE = {5, 6, 10, 14, 15}
+_SQLITE_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "database is busy",
+    "disk i/o error",
+    "unable to open database file",
+)
+UNAVAILABLE_DETAIL = (
+    "The service is briefly unavailable and nothing you sent was saved. Try again in a few seconds."
+)
+
+
+def _driver_unavailable(error: BaseException) -> bool:
+    if isinstance(error, psycopg.OperationalError):
+        sqlstate = error.sqlstate
+        # No SQLSTATE: the client library's own failure (connection refused, server closed
+        # the connection, connection timeout); nothing reached a running statement.
+        return sqlstate is None or sqlstate.startswith("08") or sqlstate in _PG_UNAVAILABLE
+    if isinstance(error, sqlite3.OperationalError):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_UNAVAILABLE
+        return str(error).lower().startswith(_SQLITE_MESSAGES)
+    return False
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """True when ``error`` means the database could not be reached, dropped the connection,
+    is restarting, or (SQLite) is locked: worth the same request again in a moment. False
+    for everything else, programming and integrity errors included (those stay 500/4xx)."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+            return True  # a pool that could not hand out a live connection in time
+        if isinstance(error, sa_exc.DBAPIError):
+            # SQLAlchemy decided the connection is dead (and invalidated the pool).
+            if error.connection_invalidated:
+                return True
+            if not isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+                return False
+            return error.orig is not None and _driver_unavailable(error.orig)
+        if _driver_unavailable(error):
+            return True
+        error, seen = error.__cause__, seen + 1
+    return False
+
+
+def retry_after_seconds() -> str:
+    """A few seconds, spread a little so a crowd of phones does not come back at once."""
+    return str(3 + secrets.randbelow(5))
+
+
+def unavailable_response(error: BaseException) -> Response:
+    """503 for a request that failed because the database was away: logged without the
+    message (statements, values), counted, and answered so that the phone retries."""
+    route = None
+    if has_request_context():
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+    orig = getattr(error, "orig", None) or error.__cause__
+    log.warning(
+        "database unavailable",
+        extra={
+            "route": route,
+            "error": type(error).__name__,
+            "cause": type(orig).__name__ if orig is not None else None,
+            "sqlstate": getattr(orig, "sqlstate", None),
+            "sqlite_error": getattr(orig, "sqlite_errorname", None),
+        },
+    )
+    metrics = current_app.extensions.get("homeward.metrics")
+    if metrics is not None:
+        metrics.database_unavailable.labels(route or "<none>").inc()
+    return problem_response(
+        503,
+        UNAVAILABLE_DETAIL,
+        kind="service-unavailable",
+        headers={"Retry-After": retry_after_seconds()},
+    )
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(error: Problem) -> Response:
@@ -187,6 +284,8 @@ def register(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             return http_exception_response(error)
+        if database_unavailable(error):
+            return unavailable_response(error)
         # Where it failed, not what it said: exception messages (a database's "failing row
         # contains ...") can carry what a member wrote.
         log.error(
@@ -202,5 +301,9 @@ def register(app: Flask) -> None:
         return internal_error_response()
 
     @app.errorhandler(InternalServerError)
-    def _internal(_error: InternalServerError) -> Response:
+    def _internal(error: InternalServerError) -> Response:
+        # An exception that escaped the request's own handlers (an after_request hook).
+        original = error.original_exception
+        if original is not None and database_unavailable(original):
+            return unavailable_response(original)
         return internal_error_response()

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from api.db import get_db
-from api.errors import problem_response
+from api.errors import problem_response, retry_after_seconds
 from api.migrate import current_revision, head_revision
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,12 @@ def readyz() -> Response:
             current = current_revision(connection)
     except Exception as error:  # any driver error means "not ready", never a 500
         log.warning("readiness: database unreachable", extra={"error": type(error).__name__})
-        return problem_response(503, "The database is not reachable.", kind="not-ready")
+        return problem_response(
+            503,
+            "The database is not reachable.",
+            kind="not-ready",
+            headers={"Retry-After": retry_after_seconds()},
+        )
     head = head_revision(app)
     if current != head:
         return problem_response(
@@ -39,6 +44,7 @@ def readyz() -> Response:
             f"The database schema is at {current or 'nothing'}, the code needs {head}. "
             "Run 'flask db upgrade'.",
             kind="not-ready",
+            headers={"Retry-After": retry_after_seconds()},
         )
     return jsonify(status="ready", database="ok", migration=current)
 

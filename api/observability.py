@@ -99,6 +99,13 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             **kwargs,
         )
+        # Requests answered 503 because the database was unreachable, restarting or locked.
+        self.database_unavailable = Counter(
+            "homeward_database_unavailable_total",
+            "Requests answered 503 because the database could not be reached.",
+            ["route"],
+            **kwargs,
+        )
 
     def render(self) -> Response:
         if self.multiproc_dir:

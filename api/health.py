@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
+from api import crypto
 from api.db import get_db
 from api.errors import problem_response, retry_after_seconds
 from api.migrate import current_revision, head_revision
@@ -23,7 +24,8 @@ def healthz() -> Response:
 
 @blp.get("/readyz")
 def readyz() -> Response:
-    """Ready for traffic: the database answers and its schema is at the code's head."""
+    """Ready for traffic: the database answers, its schema is at the code's head, and the
+    master keys open the data keys."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with get_db().engine.connect() as connection:
@@ -43,6 +45,28 @@ def readyz() -> Response:
             503,
             f"The database schema is at {current or 'nothing'}, the code needs {head}. "
             "Run 'flask db upgrade'.",
+            kind="not-ready",
+            headers={"Retry-After": retry_after_seconds()},
+        )
+    # The master keys must open the data keys (one probed), or members' text cannot be read.
+    try:
+        key_problem = crypto.key_problem(app)
+    except Exception as error:  # the database went away between the two checks
+        log.warning("readiness: database unreachable", extra={"error": type(error).__name__})
+        return problem_response(
+            503,
+            "The database is not reachable.",
+            kind="not-ready",
+            headers={"Retry-After": retry_after_seconds()},
+        )
+    if key_problem is not None:
+        log.error(
+            f"readiness: members' data keys cannot be unwrapped: {key_problem}",
+            extra={"settings": crypto.MASTER_KEY_SETTINGS},
+        )
+        return problem_response(
+            503,
+            f"Members' encrypted data cannot be opened: {key_problem}.",
             kind="not-ready",
             headers={"Retry-After": retry_after_seconds()},
         )

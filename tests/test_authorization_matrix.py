@@ -491,6 +491,12 @@ def verify_calendar_file(client: FlaskClient, world: World, actor: str, response
     assert world.b_appointment_id not in text
 
 
+def verify_reminders_listed(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    body = response.get_json()
+    assert body["total"] == len(body["items"]) > 0
+    assert {item["appointment_id"] for item in body["items"]} == {world.appointment_id}
+
+
 def verify_checkin_read(client: FlaskClient, world: World, actor: str, response: Any) -> None:
     body = response.get_json()
     assert body["id"] == world.checkin_id
@@ -771,6 +777,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", APPOINTMENT): Case(_appointment, {OWNER: 204}, verify=verify_appointment_gone),
     ("GET", APPOINTMENT + "/calendar.ics"): Case(
         _appointment, {OWNER: 200}, verify=verify_calendar_file
+    ),
+    ("GET", APPOINTMENT + "/reminders"): Case(
+        _appointment, {OWNER: 200}, verify=verify_reminders_listed
     ),
     ("GET", CHECKIN): Case(_checkin, {OWNER: 200}, verify=verify_checkin_read),
     ("PATCH", CHECKIN): Case(_checkin, {OWNER: 200}, {"mood": 1}, verify_checkin_changed),

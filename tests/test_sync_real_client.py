@@ -251,7 +251,7 @@ def test_a_mentor_phone_holds_a_shared_checkin_only_until_the_grant_is_revoked(
         assert shared[hidden] is None, hidden
 
     # After the revocation and one pull, the mentor phone holds nothing of the member.
-    assert report["devices"]["mentor"] == {"grants": {}, "shared_checkins": {}}
+    assert report["devices"]["mentor"] == {"grants": {}, "shared_checkins": {}, "alerts": {}}
     # The member's own phone keeps the check-in, whole.
     kept = report["devices"]["a"]["checkins"][result["checkin"]]
     assert kept["note"] == "Landlord says out by Friday unless I pay"

@@ -267,3 +267,28 @@ def test_an_erased_member_leaves_no_alert_on_the_mentors_phone(client, member, s
     body = phone.sync()
     assert asked["id"] in body["changes"]["alerts"]["deleted"]
     assert phone.ids("alerts") == set()
+
+
+@pytest.mark.parametrize("how", ["withdrawn", "deleted"])
+def test_an_alert_already_on_the_mentors_phone_leaves_when_the_call_is_withdrawn(
+    client, member, sam, how
+):
+    connect(client, member, sam, ["help_alerts"])
+    phone = Phone(client, sam)
+    asked = ask(client, member)
+    phone.sync()
+    assert phone.ids("alerts") == {asked["id"]}
+
+    if how == "withdrawn":
+        response = client.patch(
+            f"{CHECKINS}/{asked['id']}", json={"help_requested": False}, headers=member.headers
+        )
+        assert response.status_code == 200, response.get_json()
+    else:
+        response = client.delete(f"{CHECKINS}/{asked['id']}", headers=member.headers)
+        assert response.status_code == 204
+    body = phone.sync()
+
+    assert asked["id"] in body["changes"]["alerts"]["deleted"]
+    assert phone.ids("alerts") == set()
+    phone.assert_matches_server()

@@ -10,7 +10,8 @@ What a mentor's phones hold follows the grant, as for ``shared_checkins``:
 - alerts show only while a grant in force includes ``help_alerts``;
 - a grant that ended, expired or lost ``help_alerts`` inside a pull's window names every
   alert it showed in ``deleted``; a grant made or changed again sends them again;
-- an erased member's alerts leave by tombstone (what was sent is in ``sync_held``).
+- an erased member's alerts leave by tombstone (what was sent is in ``sync_held``), and
+  so does the alert of a check-in deleted or no longer asking for help (``withdrawn``).
 A pull answer lost on the way is not lost for the phone: a row sent after the phone's
 ``last_pulled_at`` is sent again.
 """
@@ -97,7 +98,7 @@ def _pull_alerts(pull: Pull) -> Changes:
     asking = set(
         db.scalars(
             select(Checkin.id).where(
-                Checkin.id.in_({r.subject_id for r in rows if r.state == DeliveryState.PENDING}),
+                Checkin.id.in_({r.subject_id for r in rows}),
                 Checkin.help_requested.is_(True),
             )
         )
@@ -106,10 +107,9 @@ def _pull_alerts(pull: Pull) -> Changes:
     shown: dict[str, list[str]] = {}
     for row in rows:
         assert row.about_member_id is not None and row.subject_id is not None
-        if row.state == DeliveryState.PENDING:
-            if row.subject_id not in asking:
-                continue  # withdrawn or deleted before any phone of the mentor pulled it
-        elif not (
+        if row.subject_id not in asking:
+            continue  # withdrawn or deleted (a phone that held it is told by ``withdrawn``)
+        if row.state != DeliveryState.PENDING and not (
             pull.full
             or row.about_member_id in regranted
             or (row.sent_at is not None and row.sent_at > pull.since_time)
@@ -199,6 +199,44 @@ def _delivered(db: Session, mentor: Account, sent: Changes) -> None:
             ],
             ["account_id", "table_name", "record_id"],
         )
+
+
+def withdrawn(db: Session, pending: set[str]) -> bool:
+    """Before a transaction that changed or deleted check-ins commits (under the clock's
+    lock): an alert a mentor's phone holds about a check-in that no longer asks for help
+    (deleted, or help withdrawn) leaves that phone by tombstone. True when any did."""
+    changed: list[str] = []
+    if "checkins" in pending:
+        changed += db.scalars(select(Checkin.id).where(Checkin.sync_version.is_(None)))
+    if "sync_tombstones" in pending:
+        changed += db.scalars(
+            select(Tombstone.record_id).where(
+                Tombstone.sync_version.is_(None), Tombstone.table_name == "checkins"
+            )
+        )
+    gone: list[tuple[str, str]] = []
+    for start in range(0, len(changed), registry.CHUNK):
+        chunk = changed[start : start + registry.CHUNK]
+        still_asking = select(Checkin.id).where(
+            Checkin.id == HeldRecord.record_id, Checkin.help_requested.is_(True)
+        )
+        gone += db.execute(
+            select(HeldRecord.account_id, HeldRecord.record_id).where(
+                HeldRecord.table_name == ALERTS,
+                HeldRecord.record_id.in_(chunk),
+                ~still_asking.exists(),
+            )
+        ).all()
+    for mentor_id, record_id in gone:
+        db.add(Tombstone(table_name=ALERTS, record_id=record_id, account_id=mentor_id))
+        db.execute(
+            delete(HeldRecord).where(
+                HeldRecord.account_id == mentor_id,
+                HeldRecord.table_name == ALERTS,
+                HeldRecord.record_id == record_id,
+            )
+        )
+    return bool(gone)
 
 
 @after_erase

@@ -324,6 +324,7 @@ def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> N
 def register() -> None:
     signals.profile_changed.connect(_renamed, weak=False)
     tracking.before_stamping(_views_may_shrink)
+    tracking.before_stamping(inbox.withdrawn)
     registry.register(SyncTable("grants", "member", GRANT_COLUMNS, _pull_member_grants))
     registry.register(SyncTable("grants", "mentor", GRANT_COLUMNS, _pull_mentor_grants))
     registry.register(

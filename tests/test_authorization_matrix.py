@@ -849,8 +849,9 @@ PUBLIC_BY_TOKEN: dict[tuple[str, str], str] = {
         "see test_the_calendar_feed_answers_only_to_its_own_token"
     ),
 }
-# Routes with an id outside /api/v1/: public HSDS reads (and static files), not the matrix's.
-OUTSIDE_THE_API = ("/hsds/", "/static/")
+# Routes with an id outside /api/v1/: public HSDS reads (and static files, Swagger UI's
+# among them), not the matrix's.
+OUTSIDE_THE_API = ("/hsds/", "/static/", "/api/docs/assets/")
 
 
 def routes_with_an_id(app: Flask, prefix: str = API) -> set[tuple[str, str]]:

@@ -22,6 +22,16 @@ def healthz() -> Response:
     return jsonify(status="ok")
 
 
+def _unreachable(error: Exception) -> Response:
+    log.warning("readiness: database unreachable", extra={"error": type(error).__name__})
+    return problem_response(
+        503,
+        "The database is not reachable.",
+        kind="not-ready",
+        headers={"Retry-After": retry_after_seconds()},
+    )
+
+
 @blp.get("/readyz")
 def readyz() -> Response:
     """Ready for traffic: the database answers, its schema is at the code's head, and the
@@ -32,13 +42,7 @@ def readyz() -> Response:
             connection.execute(text("SELECT 1"))
             current = current_revision(connection)
     except Exception as error:  # any driver error means "not ready", never a 500
-        log.warning("readiness: database unreachable", extra={"error": type(error).__name__})
-        return problem_response(
-            503,
-            "The database is not reachable.",
-            kind="not-ready",
-            headers={"Retry-After": retry_after_seconds()},
-        )
+        return _unreachable(error)
     head = head_revision(app)
     if current != head:
         return problem_response(
@@ -52,13 +56,7 @@ def readyz() -> Response:
     try:
         key_problem = crypto.key_problem(app)
     except Exception as error:  # the database went away between the two checks
-        log.warning("readiness: database unreachable", extra={"error": type(error).__name__})
-        return problem_response(
-            503,
-            "The database is not reachable.",
-            kind="not-ready",
-            headers={"Retry-After": retry_after_seconds()},
-        )
+        return _unreachable(error)
     if key_problem is not None:
         log.error(
             f"readiness: members' data keys cannot be unwrapped: {key_problem}",

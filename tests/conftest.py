@@ -151,6 +151,22 @@ def push(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield service
 
 
+@pytest.fixture
+def twilio(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A local Twilio API the app sends SMS to (its account, token and sender number)."""
+    from tests.fakes.twilio_api import TwilioApi
+
+    with TwilioApi() as fake:
+        for key, value in {
+            "TWILIO_ACCOUNT_SID": fake.account_sid,
+            "TWILIO_AUTH_TOKEN": fake.auth_token,
+            "TWILIO_FROM_NUMBER": "+14155550100",
+            "TWILIO_API_BASE_URL": fake.base_url,
+        }.items():
+            monkeypatch.setitem(app.config, key, value)
+        yield fake
+
+
 @dataclass
 class Person:
     """Someone registered through the API, with what registration handed back."""

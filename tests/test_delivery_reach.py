@@ -17,24 +17,10 @@ from sqlalchemy import select
 from reminders.dispatch import Dispatcher
 from reminders.models import DeliveryState, ReminderDelivery, SmsOptOut
 from tests.conftest import assert_problem
-from tests.fakes.twilio_api import TwilioApi
 from tests.sync_helpers import Phone
 
 APPOINTMENTS = "/api/v1/appointments"
 PHONE = "+14155550123"
-
-
-@pytest.fixture
-def twilio(app, monkeypatch):
-    with TwilioApi() as fake:
-        for key, value in {
-            "TWILIO_ACCOUNT_SID": fake.account_sid,
-            "TWILIO_AUTH_TOKEN": fake.auth_token,
-            "TWILIO_FROM_NUMBER": "+14155550100",
-            "TWILIO_API_BASE_URL": fake.base_url,
-        }.items():
-            monkeypatch.setitem(app.config, key, value)
-        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from api.checkins.models import Checkin
 from reminders.dispatch import Dispatcher
 from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery
-from tests.fakes.twilio_api import TwilioApi
 
 CHECKINS = "/api/v1/checkins"
 INVITES = "/api/v1/invites"
@@ -26,19 +25,6 @@ ALERT_EN = "Someone you support asked for help. Open Homeward to see."
 ALERT_ES = "Alguien a quien apoya pidió ayuda. Abra Homeward para verlo."
 NOTE = "Evicted tonight, sleeping at the bus station"
 PLACE = "Greyhound station on Harrison"
-
-
-@pytest.fixture
-def twilio(app, monkeypatch):
-    with TwilioApi() as fake:
-        for key, value in {
-            "TWILIO_ACCOUNT_SID": fake.account_sid,
-            "TWILIO_AUTH_TOKEN": fake.auth_token,
-            "TWILIO_FROM_NUMBER": "+14155550100",
-            "TWILIO_API_BASE_URL": fake.base_url,
-        }.items():
-            monkeypatch.setitem(app.config, key, value)
-        yield fake
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from reminders.dispatch import Dispatcher
 from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery, SmsOptOut
-from tests.fakes.twilio_api import TwilioApi
 from tests.sync_helpers import (
     CHECKINS,
     Phone,
@@ -31,19 +30,6 @@ from tests.sync_helpers import push as sync_push
 
 ALERT_EN = "Someone you support asked for help. Open Homeward to see."
 MAE_PHONE = "+14155550101"
-
-
-@pytest.fixture
-def twilio(app, monkeypatch):
-    with TwilioApi() as fake:
-        for key, value in {
-            "TWILIO_ACCOUNT_SID": fake.account_sid,
-            "TWILIO_AUTH_TOKEN": fake.auth_token,
-            "TWILIO_FROM_NUMBER": "+14155550100",
-            "TWILIO_API_BASE_URL": fake.base_url,
-        }.items():
-            monkeypatch.setitem(app.config, key, value)
-        yield fake
 
 
 @pytest.fixture

@@ -8,29 +8,14 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import insert, select
 
 from api.accounts.models import Account, Device
 from api.crypto import vault_of
 from reminders.dispatch import Dispatcher
 from reminders.models import Appointment, DeliveryState, ReminderDelivery, SmsOptOut
-from tests.fakes.twilio_api import TwilioApi
 
 DENIED = ("court", "probation", "parole", "warrant", "drug test", "tribunal", "juzgado")
-
-
-@pytest.fixture
-def twilio(app, monkeypatch):
-    with TwilioApi() as fake:
-        for key, value in {
-            "TWILIO_ACCOUNT_SID": fake.account_sid,
-            "TWILIO_AUTH_TOKEN": fake.auth_token,
-            "TWILIO_FROM_NUMBER": "+14155550100",
-            "TWILIO_API_BASE_URL": fake.base_url,
-        }.items():
-            monkeypatch.setitem(app.config, key, value)
-        yield fake
 
 
 def _member_with_device(client, accounts, push, **profile):

@@ -201,19 +201,10 @@ def _delivered(db: Session, mentor: Account, sent: Changes) -> None:
         )
 
 
-def withdrawn(db: Session, pending: set[str]) -> bool:
-    """Before a transaction that changed or deleted check-ins commits (under the clock's
-    lock): an alert a mentor's phone holds about a check-in that no longer asks for help
-    (deleted, or help withdrawn) leaves that phone by tombstone. True when any did."""
-    changed: list[str] = []
-    if "checkins" in pending:
-        changed += db.scalars(select(Checkin.id).where(Checkin.sync_version.is_(None)))
-    if "sync_tombstones" in pending:
-        changed += db.scalars(
-            select(Tombstone.record_id).where(
-                Tombstone.sync_version.is_(None), Tombstone.table_name == "checkins"
-            )
-        )
+def withdrawn(db: Session, changed: list[str]) -> bool:
+    """Of these check-ins, changed or deleted in a transaction about to commit (called from
+    the stamping hook, under the clock's lock): an alert a mentor's phone holds about one
+    that no longer asks for help leaves that phone by tombstone. True when any did."""
     gone: list[tuple[str, str]] = []
     for start in range(0, len(changed), registry.CHUNK):
         chunk = changed[start : start + registry.CHUNK]

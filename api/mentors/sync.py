@@ -250,7 +250,8 @@ def _holders_of(db: Session, record_ids: list[str]) -> dict[tuple[str, str], lis
 
 def _views_may_shrink(db: Session, pending: set[str]) -> bool:
     """Before a transaction that changed check-ins or grants commits (under the clock's
-    lock): tombstones for every held check-in that left its mentor's view. A changed or
+    lock): tombstones for every held check-in (and in-app help alert) that left its
+    mentor's view. A changed or
     deleted grant checks all that its member's mentors hold; a changed or deleted
     check-in checks only itself (one indexed lookup when no mentor holds it)."""
     whole: set[str] = set()  # members whose grants changed
@@ -275,7 +276,8 @@ def _views_may_shrink(db: Session, pending: set[str]) -> bool:
     for (mentor_id, member_id), held in _holders_of(db, checkins).items():
         if member_id not in whole:
             wrote = _tell_hidden(db, mentor_id, member_id, held) or wrote
-    return wrote
+    # Help alerts in the app follow their check-in too (one lookup for the same ids).
+    return inbox.withdrawn(db, checkins) or wrote
 
 
 def _remember_sent(db: Session, mentor: Account, sent: Changes) -> None:
@@ -324,7 +326,6 @@ def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> N
 def register() -> None:
     signals.profile_changed.connect(_renamed, weak=False)
     tracking.before_stamping(_views_may_shrink)
-    tracking.before_stamping(inbox.withdrawn)
     registry.register(SyncTable("grants", "member", GRANT_COLUMNS, _pull_member_grants))
     registry.register(SyncTable("grants", "mentor", GRANT_COLUMNS, _pull_mentor_grants))
     registry.register(

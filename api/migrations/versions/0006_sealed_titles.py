@@ -18,6 +18,7 @@ they are read from sqlite_master first and created again afterwards.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -55,7 +56,7 @@ def _convert_titles(*, seal: bool) -> None:
     from flask import current_app
     from sqlalchemy.orm import Session
 
-    from api.crypto.vault import PREFIX, DecryptionError, Vault
+    from api.crypto.vault import PREFIX, Vault
 
     bind = op.get_bind()
     vault: Vault | None = None
@@ -76,12 +77,8 @@ def _convert_titles(*, seal: bool) -> None:
         for row in rows:
             where = (row.member_id, "appointments", "title", row.id)
             if seal:
-                if row.title.startswith(PREFIX):
-                    try:
-                        vault.open(*where, row.title)
-                        continue  # sealed already
-                    except DecryptionError:
-                        pass  # a plaintext title that merely starts like one
+                if _sealed(vault, where, row.title):
+                    continue
                 value = vault.seal(*where, row.title)
             else:
                 if not row.title.startswith(PREFIX):
@@ -97,6 +94,19 @@ def _convert_titles(*, seal: bool) -> None:
                 sa.text("UPDATE appointments SET sync_version = :version WHERE id = :id"),
                 {"version": row.sync_version, "id": row.id},
             )
+
+
+def _sealed(vault: Any, where: tuple[str, str, str, str], title: str) -> bool:
+    """Sealed already? A plaintext title that merely starts like ciphertext is not."""
+    from api.crypto.vault import PREFIX, DecryptionError
+
+    if not title.startswith(PREFIX):
+        return False
+    try:
+        vault.open(*where, title)
+    except DecryptionError:
+        return False
+    return True
 
 
 def upgrade() -> None:

@@ -151,6 +151,15 @@ def views(
     return ordered, sorted(cancelled - planned.keys())
 
 
+def cancelled_ids(db: Session, appointment_ids: Sequence[str]) -> list[str]:
+    """Ids of the reminders of these appointments that were cancelled (no channel left)."""
+    planned: set[str] = set()
+    cancelled: set[str] = set()
+    for row in _rows(db, appointment_ids):
+        (cancelled if row.state == DeliveryState.CANCELLED else planned).add(reminder_id(row))
+    return sorted(cancelled - planned)
+
+
 def reminder_ids(db: Session, appointment_ids: Sequence[str]) -> list[tuple[str, str]]:
     """(reminder id, appointment id) of every reminder these appointments have planned."""
     seen: dict[str, str] = {}

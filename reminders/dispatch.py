@@ -201,23 +201,16 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
     jobs = []
     for row in rows:
         account, outcome = accounts.get(row.member_id), described.get(row.id)
+        settle = partial(_settle, db, row.id, worker, row.appointment_id)
         if account is None or outcome is None or isinstance(outcome, str):
             reason = outcome if isinstance(outcome, str) else "the recipient is gone"
-            _settle(
-                db,
-                row.id,
-                worker,
-                row.appointment_id,
+            settle(
                 state=DeliveryState.CANCELLED,
                 last_error=reason,
             )
             continue
         if now >= row.occurrence_at:
-            _settle(
-                db,
-                row.id,
-                worker,
-                row.appointment_id,
+            settle(
                 state=DeliveryState.SKIPPED,
                 last_error=outcome.too_late,
             )
@@ -229,21 +222,13 @@ def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job
             # A retry that fell into quiet hours waits for them to end, if that is in time.
             after = to_utc(quiet.ends(local_now), zone)
             if after < row.occurrence_at:
-                _settle(
-                    db,
-                    row.id,
-                    worker,
-                    row.appointment_id,
+                settle(
                     state=DeliveryState.PENDING,
                     due_at=after,
                     attempts=row.attempts - 1,
                 )
             else:
-                _settle(
-                    db,
-                    row.id,
-                    worker,
-                    row.appointment_id,
+                settle(
                     state=DeliveryState.SKIPPED,
                     last_error=f"{reach.QUIET} {outcome.deadline}",
                 )

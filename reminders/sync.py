@@ -189,7 +189,7 @@ def _pull_reminders(pull: Pull) -> Changes:
                 )
             )
         )
-        cancelled = [] if gone.full else _reminders_of(pull, moved)[1]
+        cancelled = [] if gone.full else deliveries.cancelled_ids(pull.db, moved)
     changes = Changes(deleted=cancelled + pull.tombstones("reminders"))
     for raw in planned:
         changes.add(raw, pull.full)

@@ -108,18 +108,24 @@ def hw_distance(lat1: float, lng1: float, lat2: float, lng2: float) -> float | N
     return 2 * 6371008.8 * math.asin(math.sqrt(min(1.0, a)))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.create_function("hw_distance", 4, hw_distance, deterministic=True)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    # Deleted rows are overwritten, not left in free pages (erasure, crypto-shredding).
-    cursor.execute("PRAGMA secure_delete=ON")
-    # A reset log is truncated, so stale frames (old rows) do not linger at its end.
-    cursor.execute("PRAGMA journal_size_limit=0")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    """The settings every SQLite connection gets once, when it is opened."""
+
+    def _set(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("hw_distance", 4, hw_distance, deterministic=True)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # A lock held longer than this is a 503 (api/errors.py), not a hung request.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # Deleted rows are overwritten, not left in free pages (erasure, crypto-shredding).
+        cursor.execute("PRAGMA secure_delete=ON")
+        # A reset log is truncated, so stale frames (old rows) do not linger at its end.
+        cursor.execute("PRAGMA journal_size_limit=0")
+        cursor.close()
+
+    return _set
 
 
 # PostgreSQL pool: connections older than this are replaced (a server or proxy that drops
@@ -128,15 +134,6 @@ POOL_RECYCLE_SECONDS = 1800
 POOL_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
-
-
-def _sqlite_busy_timeout(milliseconds: int) -> Any:
-    def _set(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
-        cursor.close()
-
-    return _set
 
 
 def _dead_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -167,16 +164,15 @@ def make_engine(
     if url.startswith("sqlite"):
         # Pooled (the default for a file), so the PRAGMAs run once per connection, not per
         # request; an in-memory database gets SQLAlchemy's single shared connection.
-        # ``timeout`` is the busy wait while the connection is set up; the PRAGMA after
-        # ``_sqlite_pragmas`` the one every statement gets. A lock held longer is a 503.
+        # ``timeout`` is the busy wait while the connection is set up; the PRAGMA in
+        # ``_sqlite_pragmas`` the one every statement gets.
         engine = create_engine(
             url,
             echo=echo,
             hide_parameters=True,
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000},
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "connect", _sqlite_busy_timeout(sqlite_busy_timeout_ms))
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
         return engine
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in make_url(url).query:

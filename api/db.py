@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Enum, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -225,7 +225,7 @@ def init_app(app: Flask) -> Database:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
             if exc is not None or session.in_transaction():
-                session.rollback()
+                _rollback(session)
             session.close()
 
     return database
@@ -249,7 +249,16 @@ def commit_session() -> None:
         session.commit()
 
 
+def _rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    except DBAPIError:
+        # Only a connection that is gone fails to roll back, and the server has dropped
+        # its transaction with it: nothing was saved. The connection is not pooled again.
+        session.invalidate()
+
+
 def rollback_session() -> None:
     session: Session | None = g.get("db_session")
     if session is not None:
-        session.rollback()
+        _rollback(session)

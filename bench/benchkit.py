@@ -1,8 +1,9 @@
-"""Plumbing shared by bench/dispatch_throughput.py and bench/planning_cost.py.
+"""Plumbing shared by the bench scripts.
 
 Throwaway PostgreSQL databases, child processes that talk JSON lines over stdin/stdout
-and are always stopped, CPU accounting from /proc, and the app environment every
-process of a run shares. Nothing here starts anything by itself.
+and are always stopped, CPU accounting from /proc, the app environment every process of
+a run shares, and the report helpers (``fmt``, ``print_table``, ``spread``,
+``percentile``). Nothing here starts anything by itself.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ import argparse
 import base64
 import contextlib
 import json
+import math
 import os
 import queue
+import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -377,3 +381,52 @@ def for_each_backend(
         return [run(backend, options, workdir, vapid) for backend in backends]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- report helpers
+
+
+def fmt(value: float | None, spec: str) -> str:
+    """``value`` formatted with ``spec``, or "-" when there is none."""
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]], left: int = 1) -> None:
+    """A plain-text table: each column as wide as its widest cell, the first ``left``
+    columns left-aligned and the others right-aligned, a rule under the header. Cells
+    are printed with ``str()``: format numbers before (``fmt``)."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for k, cell in enumerate(row):
+            widths[k] = max(widths[k], len(cell))
+
+    def line(row: Sequence[str]) -> str:
+        return " ".join(
+            cell.ljust(widths[k]) if k < left else cell.rjust(widths[k])
+            for k, cell in enumerate(row)
+        ).rstrip()
+
+    print(line(list(headers)))
+    print("-" * (sum(widths) + len(widths) - 1))
+    for row in cells:
+        print(line(row))
+
+
+def spread(values: Iterable[float]) -> tuple[float, float, float]:
+    """(min, median, max) of some values (at least one)."""
+    present = sorted(values)
+    return present[0], statistics.median(present), present[-1]
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The ``q`` (0-100) percentile of already sorted values, nearest rank."""
+    if not ordered:
+        raise ValueError("no values")
+    rank = math.ceil(q / 100 * len(ordered))  # 1-based
+    return ordered[min(max(rank, 1), len(ordered)) - 1]
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

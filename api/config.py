@@ -24,6 +24,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
 def _list(name: str, default: str) -> list[str]:
     raw = os.environ.get(name, default)
     return [item.strip().lower() for item in raw.split(",") if item.strip()]
@@ -198,11 +203,18 @@ def load(instance_path: str) -> dict[str, Any]:
         # Reminders: planning, the dispatcher, and the channels it sends through.
         "REMINDER_PLAN_DAYS": _int("REMINDER_PLAN_DAYS", 60),
         "REMINDER_LEASE_SECONDS": _int("REMINDER_LEASE_SECONDS", 120),
-        "REMINDER_BATCH_SIZE": _int("REMINDER_BATCH_SIZE", 50),
+        # One claim statement takes up to this many due rows; their sends run on this many
+        # threads, each for at most the timeout (and never past the batch's lease).
+        "REMINDER_BATCH_SIZE": _int("REMINDER_BATCH_SIZE", 100),
+        "REMINDER_SEND_THREADS": _int("REMINDER_SEND_THREADS", 16),
+        "REMINDER_SEND_TIMEOUT_SECONDS": _float("REMINDER_SEND_TIMEOUT_SECONDS", 10.0),
+        # Settled rows nobody sees any more (cancelled plans, old help alerts) are deleted
+        # after this; a member's reminder history stays as long as its appointment.
+        "REMINDER_RETENTION_DAYS": _int("REMINDER_RETENTION_DAYS", 90),
         "REMINDER_MAX_ATTEMPTS": _int("REMINDER_MAX_ATTEMPTS", 6),
         "REMINDER_RETRY_BASE_SECONDS": _int("REMINDER_RETRY_BASE_SECONDS", 30),
         "REMINDER_RETRY_CAP_SECONDS": _int("REMINDER_RETRY_CAP_SECONDS", 3600),
-        "REMINDER_DISPATCH_INTERVAL": _int("REMINDER_DISPATCH_INTERVAL", 5),
+        "REMINDER_DISPATCH_INTERVAL": _float("REMINDER_DISPATCH_INTERVAL", 5.0),
         "VAPID_PRIVATE_KEY": vapid_key,
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:operators@homeward.invalid"),
         # Push endpoints we will POST to: https on these hosts (and their subdomains) only,

@@ -1,7 +1,12 @@
-"""The ways a reminder leaves Homeward: Web Push (pywebpush, VAPID) and SMS (Twilio).
+"""The ways a reminder leaves Homeward: Web Push (RFC 8030/8291/8292) and SMS (Twilio).
 
 Senders get plain values (no database session) and report an outcome; the dispatcher
-decides what that means for the outbox row. They never raise for a delivery failure.
+decides what that means for the outbox row. They never raise for a delivery failure, and
+they are safe to call from the dispatcher's sending threads at once: Web Push shares one
+urllib3 pool manager (keep-alive connections per push-service origin, as many as there
+are sending threads) and one signed VAPID token per origin until shortly before it
+expires; each sending thread has its own Twilio client (and so its own keep-alive
+session).
 """
 
 from __future__ import annotations
@@ -9,12 +14,16 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from py_vapid import Vapid02
-from pywebpush import WebPushException, webpush
+from pywebpush import WebPusher, WebPushException
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
@@ -26,6 +35,9 @@ log = logging.getLogger(__name__)
 TWILIO_API = "https://api.twilio.com"
 # Twilio: "Attempt to send to unsubscribed recipient" (the number sent STOP to Twilio).
 TWILIO_UNSUBSCRIBED = 21610
+# RFC 8292 allows a token to live up to 24 hours; ours live 12 and are replaced an hour early.
+VAPID_LIFETIME = 12 * 3600
+VAPID_RENEW_BEFORE = 3600
 
 
 class Outcome(enum.Enum):
@@ -51,57 +63,120 @@ class PushTarget:
     auth: str
 
 
-class PushSender:
-    """Web Push (RFC 8030) with aes128gcm payloads (RFC 8291) and VAPID (RFC 8292)."""
+class VapidTokens:
+    """One signed VAPID header per push-service origin, reused until shortly before it
+    expires (signing is an ES256 signature per call; the header is the same for every
+    message to that origin)."""
 
-    def __init__(self, vapid_private_key_pem: str, subject: str, timeout: float = 10.0) -> None:
-        self.vapid = Vapid02.from_pem(vapid_private_key_pem.encode())
+    def __init__(self, vapid: Vapid02, subject: str, clock: Any = time.time) -> None:
+        self.vapid = vapid
+        self.subject = subject
+        self.clock = clock
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def header(self, endpoint: str) -> str:
+        parts = urlsplit(endpoint)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        now = self.clock()
+        cached = self._tokens.get(origin)
+        if cached is not None and cached[1] - VAPID_RENEW_BEFORE > now:
+            return cached[0]
+        with self._lock:
+            expires = int(now) + VAPID_LIFETIME
+            claims = {"sub": self.subject, "aud": origin, "exp": expires}
+            token = str(self.vapid.sign(claims)["Authorization"])
+            self._tokens[origin] = (token, expires)
+            return token
+
+
+class PushSender:
+    """Web Push with aes128gcm payloads (pywebpush's encryption) and VAPID (py_vapid)."""
+
+    def __init__(
+        self,
+        vapid_private_key_pem: str,
+        subject: str,
+        timeout: float = 10.0,
+        *,
+        connections: int = 16,
+        user_agent: str = "Homeward-Dispatcher",
+    ) -> None:
+        self.tokens = VapidTokens(Vapid02.from_pem(vapid_private_key_pem.encode()), subject)
         self.subject = subject
         self.timeout = timeout
-        self.session = requests.Session()  # keep-alive across a dispatcher's batch
+        self.user_agent = user_agent
+        # One keep-alive pool per push-service origin, one connection per sending thread.
+        self.http = urllib3.PoolManager(num_pools=64, maxsize=connections, retries=False)
 
     def send(
-        self, targets: list[PushTarget], payload: dict[str, Any], ttl: int, topic: str | None = None
+        self,
+        targets: list[PushTarget],
+        payload: dict[str, Any],
+        ttl: int,
+        topic: str | None = None,
+        timeout: float | None = None,
     ) -> Result:
         if not targets:
             return Result(Outcome.UNREACHABLE, reach.NO_DEVICE)
-        data = json.dumps(payload, separators=(",", ":"))
-        headers = {"Urgency": "high"}
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        headers = {
+            "TTL": str(max(ttl, 0)),
+            "Urgency": "high",
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "User-Agent": self.user_agent,
+        }
         if topic:
             headers["Topic"] = topic  # a newer reminder replaces an undelivered older one
         delivered, gone, errors = 0, [], []
         for target in targets:
-            try:
-                webpush(
-                    {
-                        "endpoint": target.endpoint,
-                        "keys": {"p256dh": target.p256dh, "auth": target.auth},
-                    },
-                    data=data,
-                    vapid_private_key=self.vapid,
-                    vapid_claims={"sub": self.subject},  # pywebpush adds aud and exp
-                    ttl=max(ttl, 0),
-                    headers=dict(headers),
-                    timeout=self.timeout,
-                    requests_session=self.session,
-                )
+            error = self._push(target, data, headers, timeout or self.timeout)
+            if error is None:
                 delivered += 1
-            except WebPushException as error:
-                status = error.response.status_code if error.response is not None else None
-                if status in (404, 410):
-                    gone.append(target.device_id)  # the subscription expired or was removed
-                else:
-                    errors.append(f"push service answered {status}")
-            except requests.RequestException as error:
-                errors.append(f"push service unreachable: {type(error).__name__}")
-            except ValueError:
-                # pywebpush cannot encrypt to this subscription's keys: it is unusable.
+            elif error == "gone":
                 gone.append(target.device_id)
+            else:
+                errors.append(error)
         if delivered:
             return Result(Outcome.SENT, gone_devices=gone)
         if errors:
             return Result(Outcome.RETRY, "; ".join(errors)[:300], gone_devices=gone)
         return Result(Outcome.UNREACHABLE, reach.ALL_DEVICES_GONE, gone_devices=gone)
+
+    def _push(
+        self, target: PushTarget, data: bytes, headers: dict[str, str], timeout: float
+    ) -> str | None:
+        """One message to one subscription: None when accepted, "gone" when the
+        subscription is no use any more, else the error worth a retry."""
+        try:
+            body = WebPusher(
+                {
+                    "endpoint": target.endpoint,
+                    "keys": {"p256dh": target.p256dh, "auth": target.auth},
+                }
+            ).encode(data)["body"]
+            authorization = self.tokens.header(target.endpoint)
+        except (WebPushException, ValueError, TypeError):
+            return "gone"  # we cannot encrypt to this subscription's keys: it is unusable
+        try:
+            response = self.http.request(
+                "POST",
+                target.endpoint,
+                body=body,
+                headers={**headers, "Authorization": authorization},
+                timeout=urllib3.Timeout(total=timeout),
+                redirect=False,
+            )
+        except urllib3.exceptions.HTTPError as error:
+            return f"push service unreachable: {type(error).__name__}"
+        except ValueError:  # an endpoint urllib3 cannot even parse
+            return "gone"
+        if 200 <= response.status < 300:
+            return None
+        if response.status in (404, 410):
+            return "gone"  # the subscription expired or was removed
+        return f"push service answered {response.status}"
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):
@@ -118,7 +193,7 @@ class _BaseUrlHttpClient(TwilioHttpClient):
 
 
 class SmsSender:
-    """SMS through Twilio's Messages API."""
+    """SMS through Twilio's Messages API, one client (keep-alive session) per thread."""
 
     def __init__(
         self,
@@ -130,12 +205,26 @@ class SmsSender:
         base_url: str = TWILIO_API,
         timeout: float = 10.0,
     ) -> None:
-        http_client = _BaseUrlHttpClient(base_url, timeout) if base_url != TWILIO_API else None
-        self.client = TwilioClient(account_sid, auth_token, http_client=http_client)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.base_url = base_url
+        self.timeout = timeout
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
+        self._local = threading.local()
 
-    def send(self, phone: str | None, opted_out: bool, body: str) -> Result:
+    def _client(self, timeout: float) -> TwilioClient:
+        client: TwilioClient | None = getattr(self._local, "client", None)
+        if client is None:
+            http_client = _BaseUrlHttpClient(self.base_url, timeout)
+            client = TwilioClient(self.account_sid, self.auth_token, http_client=http_client)
+            self._local.client = client
+        client.http_client.timeout = timeout  # this thread's own client
+        return client
+
+    def send(
+        self, phone: str | None, opted_out: bool, body: str, timeout: float | None = None
+    ) -> Result:
         if not phone:
             return Result(Outcome.UNREACHABLE, reach.NO_PHONE)
         if opted_out:
@@ -146,7 +235,7 @@ class SmsSender:
             else {"from_": self.from_number or ""}
         )
         try:
-            self.client.messages.create(to=phone, body=body, **sender)
+            self._client(timeout or self.timeout).messages.create(to=phone, body=body, **sender)
         except TwilioRestException as error:
             if error.code == TWILIO_UNSUBSCRIBED:
                 return Result(Outcome.UNREACHABLE, reach.UNSUBSCRIBED, opted_out=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -10,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from api.db import utcnow
-from reminders import service
+from reminders import outbox, service
 from reminders.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,22 @@ def purge_sync(app: Flask) -> tuple[int, int]:
 
     with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
         return purge(db, app.config["SYNC_TOMBSTONE_DAYS"], app.config["SYNC_RECEIPT_DAYS"])
+
+
+def purge_outbox(app: Flask) -> int:
+    """Delete settled rows past the retention horizon, a batch per transaction, so the
+    purge never holds many locks or a long transaction. Never less than sync's tombstone
+    horizon: a phone that has not pulled for that long gets a replacement sync anyway."""
+    days = max(app.config["REMINDER_RETENTION_DAYS"], app.config["SYNC_TOMBSTONE_DAYS"])
+    sessions = app.extensions["homeward.db"].sessionmaker
+    total = 0
+    with app.app_context():
+        while True:
+            with sessions.begin() as db:
+                deleted = outbox.purge(db, utcnow(), timedelta(days=days))
+            total += deleted
+            if deleted < outbox.PURGE_BATCH:
+                return total
 
 
 @reminders_cli.command("run")
@@ -62,11 +79,22 @@ def run() -> None:
     scheduler.add_job(
         purge_sync, "interval", hours=6, args=[app], id="sync-purge", max_instances=1, coalesce=True
     )
+    scheduler.add_job(
+        purge_outbox,
+        "interval",
+        hours=1,
+        args=[app],
+        id="outbox-purge",
+        max_instances=1,
+        coalesce=True,
+    )
     log.info("reminder dispatcher started", extra={"worker": dispatcher.worker})
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         log.info("reminder dispatcher stopped")
+    finally:
+        dispatcher.close()
 
 
 @reminders_cli.command("dispatch")
@@ -74,8 +102,19 @@ def run() -> None:
 def dispatch(max_batches: int | None) -> None:
     """Send every reminder that is due now, then exit."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    count = Dispatcher.for_app(app).run_until_idle(max_batches)
+    dispatcher = Dispatcher.for_app(app)
+    try:
+        count = dispatcher.run_until_idle(max_batches)
+    finally:
+        dispatcher.close()
     click.echo(f"claimed {count} deliveries")
+
+
+@reminders_cli.command("purge")
+def purge() -> None:
+    """Delete settled deliveries past REMINDER_RETENTION_DAYS, then exit."""
+    count = purge_outbox(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"deleted {count} settled deliveries")
 
 
 @reminders_cli.command("plan")

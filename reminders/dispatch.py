@@ -1,11 +1,19 @@
-"""The dispatcher: claims due reminder deliveries with a lease, sends them, records the result.
+"""The dispatcher: claims due deliveries in batches with a lease, sends them in parallel,
+settles the batch's results together.
 
-Correctness lives in the database, not in the scheduler: a claim is one atomic UPDATE
-(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serializes writers), so any number of
-dispatcher processes share the outbox without sending a row twice. A dispatcher that dies
-after claiming leaves its rows to be claimed again when the lease runs out. Network calls
-happen outside any transaction, and each result is recorded right after its send, only if
-this dispatcher still holds the claim.
+Correctness lives in the database (reminders/outbox.py): a batch is claimed by one
+statement, and every later write about a row is conditional on the claim still being
+ours, so any number of dispatcher processes share the outbox. Each send happens only
+while its claim is held: the lease is renewed while the batch is in flight, a send starts
+only with enough lease left for its whole timeout (``Lease.budget``), and a row whose
+lease could not be renewed is put back unsent. The one window in which a crash can double
+a message is the one no outbox can close: killed after the push service or Twilio accepted
+it and before the batch's result was committed. Then the row is claimed again after its
+lease and sent once more.
+
+Network calls happen outside any transaction, on a bounded pool of threads (sends are
+I/O: the GIL is released while a thread waits on a push service), with keep-alive
+connections per push service (reminders/channels.py).
 """
 
 from __future__ import annotations
@@ -14,35 +22,31 @@ import logging
 import os
 import random
 import socket
+import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.accounts.models import Account, Device
-from api.db import utcnow
-from reminders import fallback, reach, texts
-from reminders.channels import Outcome, PushSender, PushTarget, Result, SmsSender
-from reminders.models import (
-    Channel,
-    DeliveryState,
-    ReminderDelivery,
-    SmsOptOut,
-)
-from reminders.notices import DESCRIBERS, Described
-from reminders.planning import QuietHours, to_local, to_utc
-from reminders.sync import touch_appointment
+from api.accounts.devices import forget_gone_devices
+from api.db import insert_ignoring_conflicts, utcnow
+from reminders import fallback, outbox, reach
+from reminders.channels import Outcome, PushSender, Result, SmsSender
+from reminders.models import Channel, DeliveryState, SmsOptOut
+from reminders.outbox import Settle
+from reminders.prepare import Job, prepare
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-# A claim is not worth starting a send with when less than this is left of its lease.
+# Time kept between a send's deadline and its lease's end (clock skew between machines,
+# a timeout's own overshoot): at most this, and at most a fifth of the lease.
 LEASE_SAFETY = timedelta(seconds=5)
 
 
@@ -53,6 +57,8 @@ class Settings:
     max_attempts: int
     retry_base: timedelta
     retry_cap: timedelta
+    threads: int = 16
+    send_timeout: float = 10.0
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -62,7 +68,13 @@ class Settings:
             max_attempts=config["REMINDER_MAX_ATTEMPTS"],
             retry_base=timedelta(seconds=config["REMINDER_RETRY_BASE_SECONDS"]),
             retry_cap=timedelta(seconds=config["REMINDER_RETRY_CAP_SECONDS"]),
+            threads=config["REMINDER_SEND_THREADS"],
+            send_timeout=config["REMINDER_SEND_TIMEOUT_SECONDS"],
         )
+
+    @property
+    def margin(self) -> float:
+        return min(LEASE_SAFETY, self.lease / 5).total_seconds()
 
 
 @dataclass
@@ -71,10 +83,17 @@ class Senders:
     sms: SmsSender | None
 
     @classmethod
-    def from_config(cls, config: Any) -> Senders:
+    def from_config(cls, config: Any, user_agent: str = "Homeward-Dispatcher") -> Senders:
+        timeout = float(config["REMINDER_SEND_TIMEOUT_SECONDS"])
         push = None
         if config.get("VAPID_PRIVATE_KEY"):
-            push = PushSender(config["VAPID_PRIVATE_KEY"], config["VAPID_SUBJECT"])
+            push = PushSender(
+                config["VAPID_PRIVATE_KEY"],
+                config["VAPID_SUBJECT"],
+                timeout,
+                connections=config["REMINDER_SEND_THREADS"],
+                user_agent=user_agent,
+            )
         sms = None
         if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
             sms = SmsSender(
@@ -83,6 +102,7 @@ class Senders:
                 from_number=config.get("TWILIO_FROM_NUMBER"),
                 messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID"),
                 base_url=config["TWILIO_API_BASE_URL"],
+                timeout=timeout,
             )
         return cls(push, sms)
 
@@ -91,176 +111,44 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def claim(db: Session, worker: str, now: datetime, settings: Settings) -> list[str]:
-    """Atomically take up to a batch of due deliveries (and ones whose lease expired)."""
-    rd = ReminderDelivery
-    due = and_(
-        # In-app notices are delivered by the recipient's pull, never sent from here.
-        rd.channel != Channel.APP,
-        or_(
-            and_(rd.state == DeliveryState.PENDING, rd.due_at <= now),
-            and_(rd.state == DeliveryState.SENDING, rd.lease_until < now),
-        ),
-    )
-    chosen = (
-        select(rd.id)
-        .where(due)
-        .order_by(rd.due_at)
-        .limit(settings.batch_size)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = db.scalars(
-        update(rd)
-        .where(rd.id.in_(chosen.scalar_subquery()))
-        .values(
-            state=DeliveryState.SENDING,
-            claimed_by=worker,
-            lease_until=now + settings.lease,
-            attempts=rd.attempts + 1,
-        )
-        .returning(rd.id)
-        .execution_options(synchronize_session=False)
-    )
-    return list(claimed)
+class Lease:
+    """The claim a batch holds, as this process sees it: which rows are still ours and
+    until when, on this process's monotonic clock (measured from before the statement
+    that took or renewed it, so it never overestimates)."""
+
+    def __init__(self, ids: set[str], started: float, settings: Settings) -> None:
+        self.held = frozenset(ids)
+        self.until = started + settings.lease.total_seconds()
+        self.settings = settings
+        self.renewed_at = started
+
+    def budget(self, delivery_id: str) -> float:
+        """Seconds a send of this row may take from now (0: it must not start)."""
+        if delivery_id not in self.held:
+            return 0.0
+        left = self.until - time.monotonic() - self.settings.margin
+        return min(self.settings.send_timeout, left) if left >= 0.5 else 0.0
+
+    def due_for_renewal(self) -> bool:
+        return time.monotonic() - self.renewed_at >= self.settings.lease.total_seconds() / 3
+
+    def renewed(self, ids: set[str], started: float) -> None:
+        self.held = frozenset(ids)
+        self.until = started + self.settings.lease.total_seconds()
+        self.renewed_at = started
 
 
-@dataclass
-class Job:
-    """One claimed delivery, with everything its send needs (no database access)."""
-
-    delivery_id: str
-    channel: Channel
-    attempts: int
-    occurrence_at: datetime
-    # A reminder's plan key (None for other notices): its outcome is the member's to see.
-    appointment_id: str | None
-    occurrence_local: datetime
-    offset_key: str
-    notification: texts.Notification
-    payload: dict[str, Any]
-    push_targets: list[PushTarget]
-    phone: str | None
-    opted_out: bool
-
-
-def _ours(worker: str) -> Any:
-    rd = ReminderDelivery
-    return and_(rd.claimed_by == worker, rd.state == DeliveryState.SENDING)
-
-
-def _settle(
-    db: Session, delivery_id: str, worker: str, appointment_id: str | None, **values: Any
-) -> bool:
-    """Record an outcome, only if this worker still holds the claim. A reminder's new
-    state marks its appointment changed, so the member's phones pull it. True when the
-    outcome was recorded."""
-    values.setdefault("lease_until", None)
-    recorded = db.scalars(
-        update(ReminderDelivery)
-        .where(ReminderDelivery.id == delivery_id, _ours(worker))
-        .values(**values)
-        .returning(ReminderDelivery.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if recorded and appointment_id is not None:
-        touch_appointment(db, appointment_id)
-    return bool(recorded)
-
-
-def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> list[Job]:
-    """Load what the claimed deliveries need in a few queries; settle those with nothing
-    to send (cancelled, too late, in quiet hours) right here."""
-    claimed = db.scalars(
-        select(ReminderDelivery).where(ReminderDelivery.id.in_(ids), _ours(worker))
-    )
-    # A claim about to expire may already be someone else's: leave it to them.
-    rows = [row for row in claimed if row.lease_until and row.lease_until > now + LEASE_SAFETY]
-    if not rows:
-        return []
-    accounts = {
-        a.id: a
-        for a in db.scalars(select(Account).where(Account.id.in_({r.member_id for r in rows})))
-    }
-    devices: dict[str, list[PushTarget]] = {}
-    for device in db.scalars(select(Device).where(Device.account_id.in_(accounts))):
-        devices.setdefault(device.account_id, []).append(
-            PushTarget(device.id, device.endpoint, device.p256dh, device.auth)
-        )
-    phones = {a.phone for a in accounts.values() if a.phone}
-    opted_out = set(db.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))))
-
-    described: dict[str, Described | str] = {}
-    for kind in {row.kind for row in rows}:
-        of_kind = [r for r in rows if r.kind == kind and r.member_id in accounts]
-        describer = DESCRIBERS.get(kind)
-        if describer is None:
-            described.update({r.id: f"nothing describes notices of kind {kind}" for r in of_kind})
-        elif of_kind:
-            described.update(describer(db, of_kind, accounts, now))
-
-    jobs = []
-    for row in rows:
-        account, outcome = accounts.get(row.member_id), described.get(row.id)
-        settle = partial(_settle, db, row.id, worker, row.appointment_id)
-        if account is None or outcome is None or isinstance(outcome, str):
-            reason = outcome if isinstance(outcome, str) else "the recipient is gone"
-            settle(
-                state=DeliveryState.CANCELLED,
-                last_error=reason,
-            )
-            continue
-        if now >= row.occurrence_at:
-            settle(
-                state=DeliveryState.SKIPPED,
-                last_error=outcome.too_late,
-            )
-            continue
-        zone = ZoneInfo(account.timezone)
-        quiet = QuietHours.of(account.quiet_hours_start, account.quiet_hours_end)
-        local_now = to_local(now, zone)
-        if quiet is not None and quiet.contains(local_now.time()):
-            # A retry that fell into quiet hours waits for them to end, if that is in time.
-            after = to_utc(quiet.ends(local_now), zone)
-            if after < row.occurrence_at:
-                settle(
-                    state=DeliveryState.PENDING,
-                    due_at=after,
-                    attempts=row.attempts - 1,
-                )
-            else:
-                settle(
-                    state=DeliveryState.SKIPPED,
-                    last_error=f"{reach.QUIET} {outcome.deadline}",
-                )
-            continue
-        jobs.append(
-            Job(
-                delivery_id=row.id,
-                channel=row.channel,
-                attempts=row.attempts,
-                occurrence_at=row.occurrence_at,
-                appointment_id=row.appointment_id,
-                occurrence_local=row.occurrence_local,
-                offset_key=row.offset_key,
-                notification=outcome.notification,
-                payload=outcome.payload,
-                push_targets=devices.get(account.id, []),
-                phone=account.phone,
-                opted_out=account.phone in opted_out,
-            )
-        )
-    return jobs
-
-
-def send(job: Job, senders: Senders, now: datetime) -> Result:
+def send(job: Job, senders: Senders, now: datetime, timeout: float | None = None) -> Result:
     if job.channel == Channel.PUSH:
         if senders.push is None:
             return Result(Outcome.UNREACHABLE, reach.PUSH_OFF)
         ttl = int((job.occurrence_at - now).total_seconds())
-        return senders.push.send(job.push_targets, job.payload, ttl, topic=job.payload["tag"][:32])
+        return senders.push.send(
+            job.push_targets, job.payload, ttl, topic=job.payload["tag"][:32], timeout=timeout
+        )
     if senders.sms is None:
         return Result(Outcome.UNREACHABLE, reach.SMS_OFF)
-    return senders.sms.send(job.phone, job.opted_out, job.notification.body)
+    return senders.sms.send(job.phone, job.opted_out, job.notification.body, timeout=timeout)
 
 
 def backoff(attempts: int, settings: Settings) -> timedelta:
@@ -269,39 +157,20 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
     return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
 
 
-def record(
-    db: Session,
-    job: Job,
-    result: Result,
-    worker: str,
-    now: datetime,
-    settings: Settings,
-    configured: reach.Configured | None = None,
-) -> None:
-    """Write a send's outcome to the outbox row, and its consequences (gone devices,
-    numbers that unsubscribed, a fallback to the member's other channels)."""
-    if result.gone_devices:
-        db.execute(delete(Device).where(Device.id.in_(result.gone_devices)))
-    if result.opted_out and job.phone and db.get(SmsOptOut, job.phone) is None:
-        db.add(SmsOptOut(phone=job.phone, opted_out_at=now))
-    settle = partial(_settle, db, job.delivery_id, worker, job.appointment_id)
+def outcome_of(job: Job, result: Result, now: datetime, settings: Settings) -> Settle:
+    """What a send's result means for its outbox row."""
     if result.outcome is Outcome.SENT:
-        settle(state=DeliveryState.SENT, sent_at=now, last_error=None)
-        return
+        return Settle(DeliveryState.SENT, sent_at=now)
     if result.outcome is Outcome.RETRY and job.attempts < settings.max_attempts:
+        # One jittered delay per attempt count in a batch: a batch settles in a statement
+        # or two, and different batches still retry at different times.
         retry_at = now + backoff(job.attempts, settings)
         if retry_at < job.occurrence_at:
-            settle(state=DeliveryState.PENDING, due_at=retry_at, last_error=result.error)
-            return
-        ended = settle(
-            state=DeliveryState.FAILED, last_error=f"{result.error}; {reach.NO_TIME_LEFT}"
-        )
-    elif result.outcome is Outcome.UNREACHABLE:
-        ended = settle(state=DeliveryState.SKIPPED, last_error=result.error)
-    else:
-        ended = settle(state=DeliveryState.FAILED, last_error=result.error)
-    if ended and job.appointment_id is not None and configured is not None:
-        fallback.fall_back(db, job, now, settings.max_attempts, configured)
+            return Settle(DeliveryState.PENDING, last_error=result.error, due_at=retry_at)
+        return Settle(DeliveryState.FAILED, last_error=f"{result.error}; {reach.NO_TIME_LEFT}")
+    if result.outcome is Outcome.UNREACHABLE:
+        return Settle(DeliveryState.SKIPPED, last_error=result.error)
+    return Settle(DeliveryState.FAILED, last_error=result.error)
 
 
 class Dispatcher:
@@ -323,36 +192,50 @@ class Dispatcher:
         self.configured = reach.Configured(
             push=senders.push is not None, sms=senders.sms is not None
         )
+        # Seconds spent per phase, and counts: what bench/ reads.
+        self.stats: Counter[str] = Counter()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
-    def for_app(cls, app: Flask, **kwargs: Any) -> Dispatcher:
+    def for_app(cls, app: Flask, worker: str | None = None, **kwargs: Any) -> Dispatcher:
+        worker = worker or worker_name()
         return cls(
             app.extensions["homeward.db"].sessionmaker,
-            Senders.from_config(app.config),
+            Senders.from_config(app.config, user_agent=f"Homeward-Dispatcher ({worker})"),
             Settings.from_config(app.config),
+            worker=worker,
             **kwargs,
         )
 
     def claim(self) -> list[str]:
+        """Claim a batch and commit (the claim alone; ``run_once`` does all of it)."""
         with self.sessions.begin() as db:
-            return claim(db, self.worker, self.clock(), self.settings)
+            return outbox.claim(
+                db, self.worker, self.clock(), self.settings.lease, self.settings.batch_size
+            )
 
     def run_once(self) -> int:
-        """Claim, send and record one batch. Returns how many deliveries were claimed."""
-        ids = self.claim()
-        if not ids:
-            return 0
+        """Claim, send and settle one batch. Returns how many deliveries were claimed."""
+        began = time.monotonic()
         with self.sessions.begin() as db:
-            jobs = prepare(db, ids, self.worker, self.clock())
-        for job in jobs:
-            try:
-                result = send(job, self.senders, self.clock())
-            except Exception as error:  # one bad send must not strand the rest of the batch
-                log.exception("send failed unexpectedly", extra={"delivery": job.delivery_id})
-                result = Result(Outcome.RETRY, f"unexpected error: {type(error).__name__}")
-            with self.sessions.begin() as db:
-                record(db, job, result, self.worker, self.clock(), self.settings, self.configured)
-        log.info("dispatched a batch", extra={"claimed": len(ids), "attempted": len(jobs)})
+            now = self.clock()
+            ids = outbox.claim(db, self.worker, now, self.settings.lease, self.settings.batch_size)
+            if not ids:
+                return 0
+            prepared = prepare(db, ids, self.worker, now)
+            outbox.settle(db, self.worker, prepared.settled)
+        lease = Lease({job.delivery_id for job in prepared.jobs}, began, self.settings)
+        sent_at = time.monotonic()
+        self.stats["claim"] += sent_at - began
+        results = self._send_all(prepared.jobs, lease)
+        settled_at = time.monotonic()
+        self.stats["send"] += settled_at - sent_at
+        self._settle(prepared.jobs, results)
+        self.stats["settle"] += time.monotonic() - settled_at
+        self.stats["batches"] += 1
+        self.stats["claimed"] += len(ids)
+        log.info("dispatched a batch", extra={"claimed": len(ids), "attempted": len(results)})
         return len(ids)
 
     def run_until_idle(self, max_batches: int | None = None) -> int:
@@ -364,3 +247,110 @@ class Dispatcher:
             total += claimed
             batches += 1
         return total
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.settings.threads, thread_name_prefix="send"
+                )
+            return self._pool
+
+    def _attempt(self, job: Job, lease: Lease) -> Result | None:
+        """One send, only while the claim is held and for no longer than it will be.
+        None: not attempted (the row goes back unsent)."""
+        budget = lease.budget(job.delivery_id)
+        if budget <= 0:
+            return None
+        try:
+            return send(job, self.senders, self.clock(), timeout=budget)
+        except Exception as error:  # one bad send must not strand the rest of the batch
+            log.exception("send failed unexpectedly", extra={"delivery": job.delivery_id})
+            return Result(Outcome.RETRY, f"unexpected error: {type(error).__name__}")
+
+    def _send_all(self, jobs: list[Job], lease: Lease) -> dict[str, Result | None]:
+        """Send the batch on the thread pool; renew the lease while sends are in flight."""
+        if not jobs:
+            return {}
+        pool = self._executor()
+        waiting: dict[Future[Result | None], Job] = {
+            pool.submit(self._attempt, job, lease): job for job in jobs
+        }
+        results: dict[str, Result | None] = {}
+        renew_every = self.settings.lease.total_seconds() / 3
+        while waiting:
+            done, _ = wait(waiting, timeout=renew_every, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[waiting.pop(future).delivery_id] = future.result()
+            if waiting and lease.due_for_renewal():
+                self._renew(lease, [job.delivery_id for job in waiting.values()])
+        return results
+
+    def _renew(self, lease: Lease, ids: list[str]) -> None:
+        started = time.monotonic()
+        try:
+            with self.sessions.begin() as db:
+                held = outbox.renew(db, self.worker, ids, self.clock(), self.settings.lease)
+        except Exception:  # the database is away: sends stop when the old lease runs short
+            log.warning("could not renew a lease", exc_info=True)
+            return
+        if held != set(ids):
+            log.warning("lost the claim on rows", extra={"lost": len(set(ids) - held)})
+        lease.renewed(held, started)
+
+    # -- settling ------------------------------------------------------------------------
+
+    def _settle(self, jobs: list[Job], results: dict[str, Result | None]) -> None:
+        """Record the batch's results in one transaction, only for rows still ours, with
+        their consequences (gone devices, numbers that sent STOP, fallbacks)."""
+        if not jobs:
+            return
+        now = self.clock()
+        outcomes: dict[str, Settle] = {}
+        retry_delay: dict[int, timedelta] = {}
+        for job in jobs:
+            result = results.get(job.delivery_id)
+            if result is None:
+                outcomes[job.delivery_id] = outbox.RELEASE
+                continue
+            outcome = outcome_of(job, result, now, self.settings)
+            if outcome.state is DeliveryState.PENDING:  # one jitter per attempt count
+                delay = retry_delay.setdefault(job.attempts, outcome.due_at - now)  # type: ignore[operator] (a retry has due_at)
+                outcome = Settle(
+                    DeliveryState.PENDING, last_error=outcome.last_error, due_at=now + delay
+                )
+            outcomes[job.delivery_id] = outcome
+        with self.sessions.begin() as db:
+            recorded = outbox.settle(db, self.worker, outcomes)
+            self._consequences(db, jobs, results, outcomes, recorded, now)
+
+    def _consequences(
+        self,
+        db: Session,
+        jobs: list[Job],
+        results: dict[str, Result | None],
+        outcomes: dict[str, Settle],
+        recorded: set[str],
+        now: datetime,
+    ) -> None:
+        gone = [d for r in results.values() if r is not None for d in r.gone_devices]
+        if gone:
+            forget_gone_devices(db, gone)
+        stopped = [
+            {"phone": job.phone, "opted_out_at": now}
+            for job in jobs
+            if job.phone and (r := results.get(job.delivery_id)) is not None and r.opted_out
+        ]
+        if stopped:
+            insert_ignoring_conflicts(db, SmsOptOut, stopped, ["phone"])
+        for job in jobs:
+            ended = outcomes[job.delivery_id].state in (DeliveryState.FAILED, DeliveryState.SKIPPED)
+            if ended and job.delivery_id in recorded and job.appointment_id is not None:
+                fallback.fall_back(db, job, now, self.settings.max_attempts, self.configured)

@@ -32,7 +32,7 @@ from reminders.models import (
 from reminders.reach import UNREACHABLE, Configured, reach, reason_of
 
 if TYPE_CHECKING:
-    from reminders.dispatch import Job
+    from reminders.prepare import Job
 
 log = logging.getLogger(__name__)
 

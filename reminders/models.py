@@ -5,12 +5,23 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.crypto.sealed import SealedText
 from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, new_id, str_enum, utcnow
-from api.sync.models import SyncTracked, sync_indexes
+from api.sync.models import PENDING, SyncTracked, sync_indexes
 
 
 class Kind(enum.StrEnum):
@@ -98,6 +109,10 @@ class NoticeKind(enum.StrEnum):
     HELP_ALERT = "help_alert"  # a member asked for help, to a mentor with that scope
 
 
+CLAIMABLE = text("state = 'pending' AND channel <> 'app'")
+LEASED = text("state = 'sending'")
+
+
 class ReminderDelivery(IdMixin, Base):
     """The outbox: one row per notice and channel, claimed with a lease.
 
@@ -139,6 +154,10 @@ class ReminderDelivery(IdMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The synced ``reminders`` table's own change tracking: NULL when the row is new or the
+    # dispatcher settled it, stamped with the sync clock at commit (api/sync/tracking.py).
+    # No trigger: a claim ('sending') is not news worth the clock's lock.
+    sync_version: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (
         UniqueConstraint(
@@ -151,9 +170,26 @@ class ReminderDelivery(IdMixin, Base):
         UniqueConstraint(
             "subject_id", "member_id", "channel", name="uq_reminder_deliveries_notice_key"
         ),
-        # The dispatcher's claim scans (state, due_at) and expired leases.
-        Index("ix_reminder_deliveries_state_due_at", "state", "due_at"),
-        Index("ix_reminder_deliveries_member_id", "member_id"),
+        # The dispatcher's two claim scans, over unsettled rows only (reminders/outbox.py).
+        Index(
+            "ix_reminder_deliveries_claimable",
+            "due_at",
+            sqlite_where=CLAIMABLE,
+            postgresql_where=CLAIMABLE,
+        ),
+        Index(
+            "ix_reminder_deliveries_leased",
+            "lease_until",
+            sqlite_where=LEASED,
+            postgresql_where=LEASED,
+        ),
+        Index(
+            "ix_reminder_deliveries_sync_pending",
+            "id",
+            sqlite_where=PENDING,
+            postgresql_where=PENDING,
+        ),
+        Index("ix_reminder_deliveries_member_id_sync_version", "member_id", "sync_version"),
     )
 
 

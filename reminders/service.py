@@ -259,9 +259,9 @@ def replan_member(db: Session, member: Account, now: datetime) -> int:
     for appointment in appointments:
         replan(db, appointment, member, now)
         count += 1
-    from reminders.sync import touch_member_appointments
+    from reminders.sync import touch_member_reminders
 
-    touch_member_appointments(db, member.id)  # phones re-read the moved reminder times
+    touch_member_reminders(db, member.id)  # phones re-read the moved reminder times
     return count
 
 

@@ -19,7 +19,13 @@ from api.sync import registry
 from api.sync.models import Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
 from reminders import deliveries, schemas, service
-from reminders.models import APPOINTMENT_CHANNELS, Appointment, SmsOptOut
+from reminders.models import (
+    APPOINTMENT_CHANNELS,
+    Appointment,
+    NoticeKind,
+    ReminderDelivery,
+    SmsOptOut,
+)
 from reminders.reach import Configured
 
 APPOINTMENT_COLUMNS: dict[str, registry.ColumnType] = {
@@ -168,28 +174,32 @@ def _reminders_of(
     return [_reminder_raw(view, member.locale) for view in found], cancelled
 
 
-def _pull_reminders(pull: Pull) -> Changes:
-    """Reminders move when their appointment changes: replanning, a delivery's new state
-    and a change in what reaches the member (a device, a number, STOP) all touch it."""
-    changed = list(
-        pull.db.scalars(
-            select(Appointment.id).where(
-                Appointment.member_id == pull.account.id, pull.changed(Appointment.sync_version)
-            )
-        )
+def _moved(pull: Pull) -> list[str]:
+    """Appointments whose reminders changed in this pull's window: the appointment itself
+    changed (replanned), or one of its deliveries was settled or touched (a new state, a
+    change in what reaches the member) with its own ``sync_version``."""
+    member_id = pull.account.id
+    rd = ReminderDelivery
+    appointments = select(Appointment.id).where(
+        Appointment.member_id == member_id, pull.changed(Appointment.sync_version)
     )
-    planned, cancelled = _reminders_of(pull, changed)
+    deliveries_moved = select(rd.appointment_id).where(
+        rd.member_id == member_id,
+        rd.kind == NoticeKind.REMINDER,
+        rd.appointment_id.is_not(None),
+        pull.changed(rd.sync_version),
+    )
+    return sorted(set(pull.db.scalars(appointments)) | set(pull.db.scalars(deliveries_moved)))
+
+
+def _pull_reminders(pull: Pull) -> Changes:
+    """Reminders move when their appointment changes (replanning), when a delivery gets a
+    new state, and when what reaches the member changes (a device, a number, STOP)."""
+    planned, cancelled = _reminders_of(pull, _moved(pull))
     gone = pull.for_deletions()
     if gone is not pull:
         # A replacement: what was cancelled since the phone's own last pull, not ever.
-        moved = list(
-            pull.db.scalars(
-                select(Appointment.id).where(
-                    Appointment.member_id == pull.account.id, gone.changed(Appointment.sync_version)
-                )
-            )
-        )
-        cancelled = [] if gone.full else deliveries.cancelled_ids(pull.db, moved)
+        cancelled = [] if gone.full else deliveries.cancelled_ids(pull.db, _moved(gone))
     changes = Changes(deleted=cancelled + pull.tombstones("reminders"))
     for raw in planned:
         changes.add(raw, pull.full)
@@ -213,22 +223,22 @@ def _tombstone_reminders(db: Session, _context: Any, _instances: Any) -> None:
     if phones:
         members.update(db.scalars(select(Account.id).where(Account.phone.in_(phones))))
     for member_id in sorted(members):
-        touch_member_appointments(db, member_id)
+        touch_member_reminders(db, member_id)
 
 
-def touch_member_appointments(db: Session, member_id: str) -> None:
+def touch_member_reminders(db: Session, member_id: str) -> None:
     """Reminder times or what reaches the member changed without the appointments
-    changing (new zone, quiet hours, a device): mark them changed so phones re-read their
-    reminders."""
+    changing (new zone, quiet hours, a device): mark the member's reminder deliveries
+    changed so phones re-read their reminders. The appointments themselves stay as they
+    are, so a phone pushing an edit it made meanwhile is not refused as stale."""
     db.execute(
-        update(Appointment).where(Appointment.member_id == member_id).values(sync_version=None)
-    )
-
-
-def touch_appointment(db: Session, appointment_id: str) -> None:
-    """A delivery of this appointment changed state: phones re-read its reminders."""
-    db.execute(
-        update(Appointment).where(Appointment.id == appointment_id).values(sync_version=None)
+        update(ReminderDelivery)
+        .where(
+            ReminderDelivery.member_id == member_id,
+            ReminderDelivery.kind == NoticeKind.REMINDER,
+        )
+        .values(sync_version=None)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -72,3 +73,21 @@ def forget_device(db: Session, account_id: str, device_id: str) -> None:
         raise not_found("device")
     db.delete(device)
     db.flush()
+
+
+def push_targets(db: Session, account_ids: Iterable[str]) -> dict[str, list[Device]]:
+    """Each account's devices, for the dispatcher's batch (one query)."""
+    found: dict[str, list[Device]] = {}
+    for device in db.scalars(select(Device).where(Device.account_id.in_(set(account_ids)))):
+        found.setdefault(device.account_id, []).append(device)
+    return found
+
+
+def forget_gone_devices(db: Session, device_ids: Iterable[str]) -> int:
+    """Subscriptions the push service says are gone (404/410) or that cannot be encrypted
+    to. Deleted through the session, so the change of reach is seen like any other."""
+    gone = list(db.scalars(select(Device).where(Device.id.in_(set(device_ids)))))
+    for device in gone:
+        db.delete(device)
+    db.flush()
+    return len(gone)

@@ -29,7 +29,11 @@ TRACKED: dict[str, str] = {
     "services": "id",
     "job_postings": "id",
     "sync_member_areas": "account_id",
+    # Stamped, with no triggers and no sync_created: the dispatcher sets sync_version NULL
+    # on the deliveries it settles, and new rows start NULL (reminders/outbox.py).
+    "reminder_deliveries": "id",
 }
+VERSION_ONLY = {"sync_tombstones", "reminder_deliveries"}
 _FLAG = "homeward.sync.wrote"
 
 
@@ -120,7 +124,7 @@ def stamp(session: Session) -> int | None:
     postgresql = session.get_bind().dialect.name == "postgresql"
     for name in pending:
         key = TRACKED.get(name, "id")
-        created = "" if name == "sync_tombstones" else ", sync_created = COALESCE(sync_created, :v)"
+        created = "" if name in VERSION_ONLY else ", sync_created = COALESCE(sync_created, :v)"
         # On PostgreSQL, rows another transaction holds are its own to stamp (SKIP LOCKED
         # keeps this from ever waiting on them while holding the clock).
         where = (

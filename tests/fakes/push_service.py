@@ -22,6 +22,13 @@ As a pytest fixture::
 
 Order of checks for ``POST /push/{id}``: unknown id 404; ``gone()`` 410; an injected failure
 (``fail_next``); VAPID 401/403; push headers 400; size 413; encryption 400; then 201.
+
+A slow push service: ``PushService(delay=1.5)`` (or ``service.delay = ...`` at any time) holds
+every request that long after its body arrived and before it is checked and recorded, like a
+push service that takes its time to accept; ``delay=(0.0, 0.05)`` draws each request's delay
+uniformly from that range (seeded with ``delay_seed`` for a reproducible run), and a callable
+is asked for each request's delay. Each ``Received`` and ``Attempt`` carries the request's
+``User-Agent`` (``user_agent``), so a test can tell which sender sent what.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import re
 import secrets
 import struct
@@ -36,7 +44,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,6 +97,7 @@ class Received:
     json: Any | None  # payload parsed as JSON, or None when it is not JSON
     headers: dict[str, str]  # request headers, names lower-cased (ttl, urgency, topic, ...)
     at: float  # time.time() when accepted
+    user_agent: str | None = None  # the request's User-Agent header, as sent
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,7 @@ class Attempt:
     status: int
     reason: str
     at: float
+    user_agent: str | None = None  # the request's User-Agent header, as sent
 
 
 @dataclass
@@ -119,17 +129,31 @@ class _Refusal(Exception):
         self.headers = dict(headers or {})
 
 
+Delay = float | tuple[float, float] | Callable[[], float]
+
+
 class PushService(BackgroundServer):
     """A Web Push service in a background thread. See the module docstring."""
 
     owner_attribute = "service"
     thread_prefix = "fake-push"
 
-    def __init__(self, vapid_public_key: str | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        vapid_public_key: str | None = None,
+        host: str = "127.0.0.1",
+        *,
+        delay: Delay = 0.0,
+        delay_seed: int | None = None,
+    ) -> None:
         """``vapid_public_key``: the application server key (base64url uncompressed P-256 point)
         subscriptions are restricted to, like ``applicationServerKey`` in the browser's
-        ``pushManager.subscribe()``; ``None`` accepts any correctly signed VAPID key."""
+        ``pushManager.subscribe()``; ``None`` accepts any correctly signed VAPID key.
+        ``delay``: seconds each request is held before it is checked and answered (a number,
+        a ``(low, high)`` range drawn from uniformly, or a callable); see the module docstring."""
         self._required_key = _decode_public_key(vapid_public_key) if vapid_public_key else None
+        self.delay: Delay = delay
+        self._delay_random = random.Random(delay_seed)
         self._setup_server(host)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -233,9 +257,25 @@ class PushService(BackgroundServer):
 
     # -- request handling (called on server threads) ----------------------------------------
 
-    def _note(self, subscription_id: str | None, status: int, reason: str) -> None:
+    def _hold(self) -> None:
+        """Wait this request's delay (see ``delay``)."""
+        delay = self.delay
+        if callable(delay):
+            seconds = float(delay())
+        elif isinstance(delay, tuple):
+            low, high = delay
+            with self._lock:
+                seconds = self._delay_random.uniform(low, high)
+        else:
+            seconds = float(delay)
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def _note(
+        self, subscription_id: str | None, status: int, reason: str, user_agent: str | None = None
+    ) -> None:
         with self._lock:
-            self._attempts.append(Attempt(subscription_id, status, reason, time.time()))
+            self._attempts.append(Attempt(subscription_id, status, reason, time.time(), user_agent))
 
     def _take_injected(self, subscription_id: str) -> _Refusal | None:
         with self._lock:
@@ -270,7 +310,15 @@ class PushService(BackgroundServer):
             parsed = json.loads(text) if payload else None
         except ValueError:
             parsed = None
-        message = Received(subscription_id, payload, text, parsed, dict(headers), time.time())
+        message = Received(
+            subscription_id,
+            payload,
+            text,
+            parsed,
+            dict(headers),
+            time.time(),
+            headers.get("user-agent"),
+        )
         with self._arrived:
             self._received.append(message)
             self._arrived.notify_all()
@@ -444,19 +492,21 @@ class _Handler(BaseHTTPRequestHandler):
         match = _PUSH_PATH.match(self.path)
         subscription_id = match.group(1) if match else None
         headers = {name.lower(): value for name, value in self.headers.items()}
+        agent = headers.get("user-agent")
+        service._hold()
         try:
             if subscription_id is None:
                 raise _Refusal(HTTPStatus.NOT_FOUND, f"no push resource at {self.path}")
             ttl = service._accept(subscription_id, headers, body)
         except _Refusal as refusal:
-            service._note(subscription_id, refusal.status, refusal.reason)
+            service._note(subscription_id, refusal.status, refusal.reason, agent)
             self._answer_error(refusal.status, refusal.reason, refusal.headers)
             return
         except Exception as error:  # a bug in the fake: say so loudly rather than hang
-            service._note(subscription_id, 500, f"fake push service crashed: {error!r}")
+            service._note(subscription_id, 500, f"fake push service crashed: {error!r}", agent)
             self._answer_error(500, f"fake push service crashed: {error!r}")
             raise
-        service._note(subscription_id, HTTPStatus.CREATED, "accepted")
+        service._note(subscription_id, HTTPStatus.CREATED, "accepted", agent)
         # RFC 8030 §5: 201 Created, Location = the push message resource; §5.2: echo the TTL.
         self._answer(
             HTTPStatus.CREATED,

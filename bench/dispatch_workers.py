@@ -1,31 +1,34 @@
 """The processes bench/dispatch_throughput.py starts, one role per process.
 
-    .venv/bin/python bench/dispatch_workers.py dispatcher              # Homeward's Dispatcher
-    .venv/bin/python bench/dispatch_workers.py pushonly FILE START STEP COUNT
-    .venv/bin/python bench/dispatch_workers.py rawpost FILE START STEP COUNT
-    .venv/bin/python bench/dispatch_workers.py naive TABLE THREADS     # APScheduler 3
+    .venv/bin/python bench/dispatch_workers.py dispatcher
+    .venv/bin/python bench/dispatch_workers.py ceiling push|sms FILE START STEP COUNT BATCH THREADS
+    .venv/bin/python bench/dispatch_workers.py naive TABLE THREADS
+
+``dispatcher`` is Homeward's: ``create_app()`` from the environment, then
+``Dispatcher.for_app(app).run_until_idle()``. ``ceiling`` is the same sending with no
+database: the same ``PushSender`` (or ``SmsSender``), the same payloads, sent through a
+``ThreadPoolExecutor(THREADS)`` in chunks of BATCH, one chunk after another, as the
+dispatcher sends a claimed batch. ``naive`` is one APScheduler 3 ``BackgroundScheduler`` on a
+``SQLAlchemyJobStore`` table whose jobs call ``send_reminder`` or ``send_sms`` below (stored
+by reference, ``dispatch_workers:send_reminder``, in the pickled job).
 
 Each prints one JSON line when it is ready, then waits for ``go`` on stdin, works, prints
-one JSON line with what it did, and waits for ``quit`` (end of stdin is ``quit`` too).
-The naive scheduler instead starts at once and answers ``stats`` until told to ``stop``.
-Configuration comes from the environment, as for Homeward itself (DATABASE_URL,
-VAPID_PRIVATE_KEY, VAPID_SUBJECT, REMINDER_*).
-
-``send_reminder`` below is the job function of the naive design: APScheduler stores it
-by reference (``dispatch_workers:send_reminder``) in the pickled job.
+one JSON line with what it did (``peak_rss_mb`` included), and waits for ``quit`` (end of
+stdin is ``quit`` too). The naive scheduler instead starts at once and answers ``stats``
+until told to ``stop``. Configuration comes from the environment, as for Homeward itself
+(DATABASE_URL, VAPID_PRIVATE_KEY, VAPID_SUBJECT, TWILIO_*, REMINDER_*).
 """
 
 from __future__ import annotations
 
-import cProfile
-import io
+import inspect
 import json
 import os
-import pstats
 import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchkit import peak_rss_mb  # noqa: E402
+from twilio_sink import phone_number  # noqa: E402
+
 VAPID_SUBJECT_DEFAULT = "mailto:operators@homeward.invalid"
+SMS_BODY = "Appointment tomorrow at 14:00. Reply C to confirm."  # the dispatcher's shape
+TTL = 26 * 3600
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -58,127 +66,31 @@ def cpu_seconds() -> float:
     return times.user + times.system
 
 
-# --------------------------------------------------------------------------- the dispatcher
+def push_sender(connections: int) -> Any:
+    """Homeward's PushSender as the dispatcher builds it (Senders.from_config): a
+    keep-alive pool of ``connections`` per push-service origin when it takes that."""
+    from reminders.channels import PushSender
 
-
-def run_dispatcher(profile_path: str | None) -> None:
-    """create_app() from the environment, then Dispatcher.for_app(app).run_until_idle(),
-    timed per phase. The phase timers wrap the module's functions in this process only."""
-    from sqlalchemy import text
-
-    import reminders.dispatch as dispatch
-    from api import create_app
-
-    app = create_app()
-    dispatcher = dispatch.Dispatcher.for_app(app)
-    if dispatcher.senders.push is None:
-        raise SystemExit("VAPID_PRIVATE_KEY is not set: the dispatcher would not push")
-    # Connect before the clock starts (the pool keeps the connection).
-    with app.extensions["homeward.db"].engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-
-    phases: Counter[str] = Counter()  # wall seconds per phase
-    phases_cpu: Counter[str] = Counter()  # CPU seconds of this process per phase
-    claims: list[tuple[float, int]] = []  # (seconds, rows) per claim
-    outcomes: Counter[str] = Counter()
-    perf, cpu_clock = time.perf_counter, time.process_time
-
-    def timed(name: str, function: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            began, cpu_began = perf(), cpu_clock()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                phases[name] += perf() - began
-                phases_cpu[name] += cpu_clock() - cpu_began
-
-        return wrapper
-
-    original_claim = dispatch.Dispatcher.claim
-
-    def timed_claim(self: Any) -> list[str]:
-        began, cpu_began = perf(), cpu_clock()
-        ids = original_claim(self)
-        claims.append((perf() - began, len(ids)))
-        phases_cpu["claim"] += cpu_clock() - cpu_began
-        return ids
-
-    original_send = dispatch.send
-
-    def counted_send(job: Any, senders: Any, now: datetime) -> Any:
-        result = original_send(job, senders, now)
-        outcomes[result.outcome.value] += 1
-        return result
-
-    dispatch.Dispatcher.claim = timed_claim  # type: ignore[method-assign]
-    dispatch.prepare = timed("prepare", dispatch.prepare)
-    dispatch.send = timed("send", counted_send)
-    dispatch.record = timed("record", dispatch.record)
-
-    emit(
-        {
-            "ready": True,
-            "pid": os.getpid(),
-            "worker": dispatcher.worker,
-            "batch_size": dispatcher.settings.batch_size,
-            "lease_seconds": dispatcher.settings.lease.total_seconds(),
-        }
+    kwargs: dict[str, Any] = {"connections": connections}
+    if "connections" not in inspect.signature(PushSender).parameters:
+        kwargs = {}  # the sender before the rewrite (one requests.Session)
+    return PushSender(
+        os.environ["VAPID_PRIVATE_KEY"],
+        os.environ.get("VAPID_SUBJECT", VAPID_SUBJECT_DEFAULT),
+        **kwargs,
     )
-    wait_for("go")
-
-    profiler = cProfile.Profile() if profile_path else None
-    started, cpu_before = time.time(), cpu_clock()
-    began = perf()
-    if profiler:
-        profiler.enable()
-    claimed = dispatcher.run_until_idle()
-    if profiler:
-        profiler.disable()
-    wall = perf() - began
-    ended, cpu = time.time(), cpu_clock() - cpu_before
-
-    claim_total = sum(seconds for seconds, _ in claims)
-    phases["claim"] = claim_total
-    accounted = sum(phases.values())
-    # What is left: opening/committing the prepare and record transactions (pool checkout,
-    # pre-ping, BEGIN, COMMIT) and the loop itself.
-    phases["transactions+loop"] = max(wall - accounted, 0.0)
-    phases_cpu["transactions+loop"] = max(cpu - sum(phases_cpu.values()), 0.0)
-    nonempty = [seconds for seconds, rows in claims if rows]
-    tenth = max(len(nonempty) // 10, 1)
-    report: dict[str, Any] = {
-        "claimed": claimed,
-        "outcomes": dict(outcomes),
-        "started": started,
-        "ended": ended,
-        "wall": wall,
-        "cpu": cpu,
-        "phases": dict(phases),
-        "phases_cpu": dict(phases_cpu),
-        "claims": len(claims),
-        "claim_ms_first_tenth": 1000 * sum(nonempty[:tenth]) / tenth if nonempty else None,
-        "claim_ms_last_tenth": 1000 * sum(nonempty[-tenth:]) / tenth if nonempty else None,
-        "claim_ms_empty": 1000
-        * sum(s for s, rows in claims if not rows)
-        / max(sum(1 for _, rows in claims if not rows), 1),
-    }
-    if profiler and profile_path:
-        profiler.dump_stats(profile_path)
-        buffer = io.StringIO()
-        stats = pstats.Stats(profiler, stream=buffer)
-        stats.sort_stats("tottime").print_stats(25)
-        report["profile_top"] = buffer.getvalue()
-    emit(report)
-    wait_for("quit")
 
 
-# --------------------------------------------------------------------------- baselines
+def sms_sender() -> Any:
+    from reminders.channels import SmsSender
 
-
-def _targets(path: str, start: int, step: int, count: int) -> list[list[str]]:
-    with open(path) as fh:
-        rows = json.load(fh)
-    return rows[start:count:step]
+    return SmsSender(
+        os.environ["TWILIO_ACCOUNT_SID"],
+        os.environ["TWILIO_AUTH_TOKEN"],
+        from_number=os.environ["TWILIO_FROM_NUMBER"],
+        messaging_service_sid=None,
+        base_url=os.environ["TWILIO_API_BASE_URL"],
+    )
 
 
 def sample_payload(index: int) -> dict[str, Any]:
@@ -193,93 +105,139 @@ def sample_payload(index: int) -> dict[str, Any]:
     }
 
 
-def run_pushonly(path: str, start: int, step: int, count: int) -> None:
-    """The send path alone: the same PushSender (pywebpush: aes128gcm + a VAPID JWT per
-    message, one keep-alive requests.Session) to the same sink, no database at all."""
-    from reminders.channels import PushSender, PushTarget
+def finished(started: float, began: float, cpu_before: float, **fields: Any) -> dict[str, Any]:
+    return {
+        "started": started,
+        "ended": time.time(),
+        "wall": time.perf_counter() - began,
+        "cpu": cpu_seconds() - cpu_before,
+        "peak_rss_mb": peak_rss_mb(),
+        **fields,
+    }
 
-    targets = _targets(path, start, step, count)
-    sender = PushSender(
-        os.environ["VAPID_PRIVATE_KEY"], os.environ.get("VAPID_SUBJECT", VAPID_SUBJECT_DEFAULT)
-    )
-    emit({"ready": True, "pid": os.getpid(), "targets": len(targets)})
-    wait_for("go")
-    outcomes: Counter[str] = Counter()
-    started, cpu_before, began = time.time(), cpu_seconds(), time.perf_counter()
-    for offset, (endpoint, p256dh, auth) in enumerate(targets):
-        index = start + offset * step
-        payload = sample_payload(index)
-        result = sender.send(
-            [PushTarget(str(index), endpoint, p256dh, auth)],
-            payload,
-            86400,
-            topic=payload["tag"][:32],
-        )
-        outcomes[result.outcome.value] += 1
+
+# --------------------------------------------------------------------------- Homeward
+
+
+def run_dispatcher() -> None:
+    """create_app() from the environment, then Dispatcher.for_app(app).run_until_idle().
+    Its own ``stats`` (phase wall seconds, batches, claimed) are reported when it has
+    them (the dispatcher before the rewrite had none)."""
+    from sqlalchemy import text
+
+    from api import create_app
+    from reminders.dispatch import Dispatcher
+
+    app = create_app()
+    dispatcher = Dispatcher.for_app(app)
+    senders = getattr(dispatcher, "senders", None)
+    if senders is not None and senders.push is None:
+        raise SystemExit("VAPID_PRIVATE_KEY is not set: the dispatcher would not push")
+    # Connect before the clock starts (the pool keeps the connection).
+    with app.extensions["homeward.db"].engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    settings = dispatcher.settings
     emit(
         {
-            "sent": outcomes.get("sent", 0),
-            "outcomes": dict(outcomes),
-            "started": started,
-            "ended": time.time(),
-            "wall": time.perf_counter() - began,
-            "cpu": cpu_seconds() - cpu_before,
+            "ready": True,
+            "pid": os.getpid(),
+            "worker": dispatcher.worker,
+            "batch_size": settings.batch_size,
+            "threads": getattr(settings, "threads", None),
+            "lease_seconds": settings.lease.total_seconds(),
         }
     )
+    wait_for("go")
+
+    started, cpu_before, began = time.time(), cpu_seconds(), time.perf_counter()
+    claimed = dispatcher.run_until_idle()
+    stats = dict(getattr(dispatcher, "stats", None) or {})
+    report = finished(started, began, cpu_before, claimed=claimed, stats=stats)
+    close = getattr(dispatcher, "close", None)
+    if close is not None:
+        close()
+    emit(report)
     wait_for("quit")
 
 
-def run_rawpost(path: str, start: int, step: int, count: int) -> None:
-    """HTTP alone: a POST of an opaque body of the same size through one keep-alive
-    requests.Session, no encryption, no VAPID, no database."""
-    import requests
+# --------------------------------------------------------------------------- the ceiling
 
-    targets = _targets(path, start, step, count)
-    session = requests.Session()
-    body = os.urandom(300)  # about what pywebpush sends for the payload above
-    headers = {"TTL": "86400", "Content-Encoding": "aes128gcm", "Urgency": "high"}
-    emit({"ready": True, "pid": os.getpid(), "targets": len(targets)})
+
+def run_ceiling(
+    channel: str, path: str, start: int, step: int, count: int, batch: int, threads: int
+) -> None:
+    """The dispatcher's sending without its database: the same sender and payloads,
+    chunks of ``batch`` sent on a pool of ``threads``, each chunk finished before the next
+    (as a claimed batch is sent, then settled, before the next claim)."""
+    from reminders.channels import PushTarget
+
+    indexes = list(range(start, count, step))
+    if channel == "push":
+        with open(path) as fh:
+            subscriptions = json.load(fh)
+        sender = push_sender(threads)
+
+        def send(index: int) -> Any:
+            endpoint, p256dh, auth = subscriptions[index]
+            payload = sample_payload(index)
+            target = PushTarget(f"bench-d-{index}", endpoint, p256dh, auth)
+            return sender.send([target], payload, TTL, topic=payload["tag"][:32])
+
+    else:
+        sender = sms_sender()
+
+        def send(index: int) -> Any:
+            return sender.send(phone_number(index), False, SMS_BODY)
+
+    emit({"ready": True, "pid": os.getpid(), "targets": len(indexes)})
     wait_for("go")
-    ok = 0
+    outcomes: Counter[str] = Counter()
     started, cpu_before, began = time.time(), cpu_seconds(), time.perf_counter()
-    for endpoint, _, _ in targets:
-        response = session.post(endpoint, data=body, headers=headers, timeout=10)
-        ok += response.status_code == 201
-    emit(
-        {
-            "sent": ok,
-            "outcomes": {"sent": ok},
-            "started": started,
-            "ended": time.time(),
-            "wall": time.perf_counter() - began,
-            "cpu": cpu_seconds() - cpu_before,
-        }
-    )
+    with ThreadPoolExecutor(max(threads, 1), thread_name_prefix="send") as pool:
+        for first in range(0, len(indexes), batch):
+            for result in pool.map(send, indexes[first : first + batch]):
+                outcomes[result.outcome.value] += 1
+    emit(finished(started, began, cpu_before, claimed=len(indexes), outcomes=dict(outcomes)))
     wait_for("quit")
 
 
 # --------------------------------------------------------------------------- the naive design
 
-_local = threading.local()
+_senders: dict[str, Any] = {}
+_senders_lock = threading.Lock()
+
+
+def _sender(channel: str) -> Any:
+    """One sender per process, shared by the scheduler's pool threads, as an app would
+    (APScheduler imports this module a second time, by name: the state lives there)."""
+    with _senders_lock:
+        if channel not in _senders:
+            threads = int(os.environ.get("BENCH_NAIVE_THREADS", "10"))
+            _senders[channel] = push_sender(threads) if channel == "push" else sms_sender()
+        return _senders[channel]
 
 
 def send_reminder(
     endpoint: str, p256dh: str, auth: str, payload: dict[str, Any], occurrence_at: str
 ) -> None:
     """One APScheduler job = one reminder: the same Web Push the dispatcher sends."""
-    from reminders.channels import Outcome, PushSender, PushTarget
+    from reminders.channels import Outcome, PushTarget
 
-    sender = getattr(_local, "sender", None)
-    if sender is None:  # one sender (and keep-alive session) per pool thread
-        sender = _local.sender = PushSender(
-            os.environ["VAPID_PRIVATE_KEY"], os.environ.get("VAPID_SUBJECT", VAPID_SUBJECT_DEFAULT)
-        )
     ttl = int((datetime.fromisoformat(occurrence_at) - datetime.now(UTC)).total_seconds())
-    result = sender.send(
+    result = _sender("push").send(
         [PushTarget("naive", endpoint, p256dh, auth)], payload, ttl, topic=payload["tag"][:32]
     )
     if result.outcome is not Outcome.SENT:
         raise RuntimeError(f"push {result.outcome.value}: {result.error}")
+
+
+def send_sms(phone: str, body: str) -> None:
+    """One APScheduler job = one SMS reminder through the same SmsSender."""
+    from reminders.channels import Outcome
+
+    result = _sender("sms").send(phone, False, body)
+    if result.outcome is not Outcome.SENT:
+        raise RuntimeError(f"sms {result.outcome.value}: {result.error}")
 
 
 def run_naive(table: str, threads: int) -> None:
@@ -294,7 +252,7 @@ def run_naive(table: str, threads: int) -> None:
         EVENT_JOB_MISSED,
         EVENT_JOB_SUBMITTED,
     )
-    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerPool
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -304,6 +262,7 @@ def run_naive(table: str, threads: int) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     url = os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    os.environ["BENCH_NAIVE_THREADS"] = str(threads)  # the sender's pool, one per pool thread
     events: Counter[str] = Counter()
     names = {
         EVENT_JOB_SUBMITTED: "submitted",
@@ -320,7 +279,7 @@ def run_naive(table: str, threads: int) -> None:
 
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=url, tablename=table)},
-        executors={"default": ThreadPoolExecutor(threads)},
+        executors={"default": SchedulerPool(threads)},
         timezone=UTC,
     )
     scheduler.add_listener(on_event, sum(names))
@@ -336,6 +295,7 @@ def run_naive(table: str, threads: int) -> None:
             "events": counted,
             "scheduler_thread_alive": bool(thread and thread.is_alive()),
             "cpu": cpu_seconds() - cpu_before,
+            "peak_rss_mb": peak_rss_mb(),
         }
 
     for raw in sys.stdin:
@@ -352,14 +312,15 @@ def run_naive(table: str, threads: int) -> None:
 
 
 def main() -> None:
-    role = sys.argv[1]
+    role, args = sys.argv[1], sys.argv[2:]
     if role == "dispatcher":
-        run_dispatcher(sys.argv[2] if len(sys.argv) > 2 else None)
-    elif role in ("pushonly", "rawpost"):
-        path, start, step, count = sys.argv[2], *map(int, sys.argv[3:6])
-        (run_pushonly if role == "pushonly" else run_rawpost)(path, start, step, count)
+        run_dispatcher()
+    elif role == "ceiling":
+        channel, path, *numbers = args
+        start, step, count, batch, threads = map(int, numbers)
+        run_ceiling(channel, path, start, step, count, batch, threads)
     elif role == "naive":
-        run_naive(sys.argv[2], int(sys.argv[3]))
+        run_naive(args[0], int(args[1]))
     else:
         raise SystemExit(f"unknown role {role!r}")
 

@@ -160,13 +160,17 @@ class PushSender:
         except (WebPushException, ValueError, TypeError):
             return "gone"  # we cannot encrypt to this subscription's keys: it is unusable
         try:
-            response = self.http.request(
+            parts = urlsplit(target.endpoint)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            response = self.http.connection_from_url(target.endpoint).urlopen(
                 "POST",
-                target.endpoint,
+                path or "/",
                 body=body,
                 headers={**headers, "Authorization": authorization},
                 timeout=urllib3.Timeout(total=timeout),
+                retries=False,
                 redirect=False,
+                assert_same_host=False,
             )
         except urllib3.exceptions.HTTPError as error:
             return f"push service unreachable: {type(error).__name__}"

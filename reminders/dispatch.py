@@ -19,158 +19,33 @@ connections per push service (reminders/channels.py).
 from __future__ import annotations
 
 import logging
-import os
-import random
-import socket
 import threading
 import time
-import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts.devices import forget_gone_devices
 from api.db import insert_ignoring_conflicts, utcnow
 from reminders import fallback, outbox, reach
-from reminders.channels import Outcome, PushSender, Result, SmsSender
-from reminders.models import Channel, DeliveryState, SmsOptOut
+from reminders.channels import Outcome, Result
+from reminders.models import DeliveryState, SmsOptOut
 from reminders.outbox import Settle
-from reminders.prepare import Job, prepare
+from reminders.prepare import Job, Prepared, prepare
+from reminders.sending import Lease, Senders, Settings, outcome_of, send, worker_name
+
+__all__ = ["Dispatcher", "Lease", "Senders", "Settings"]
 
 log = logging.getLogger(__name__)
+CANNOT_PREPARE = "could not be prepared"
+SETTLE_ATTEMPTS = 4  # over about 3.5 s
 Clock = Callable[[], datetime]
-# Time kept between a send's deadline and its lease's end (clock skew between machines,
-# a timeout's own overshoot): at most this, and at most a fifth of the lease.
-LEASE_SAFETY = timedelta(seconds=5)
-
-
-@dataclass(frozen=True)
-class Settings:
-    lease: timedelta
-    batch_size: int
-    max_attempts: int
-    retry_base: timedelta
-    retry_cap: timedelta
-    threads: int = 16
-    send_timeout: float = 10.0
-
-    @classmethod
-    def from_config(cls, config: Any) -> Settings:
-        return cls(
-            lease=timedelta(seconds=config["REMINDER_LEASE_SECONDS"]),
-            batch_size=config["REMINDER_BATCH_SIZE"],
-            max_attempts=config["REMINDER_MAX_ATTEMPTS"],
-            retry_base=timedelta(seconds=config["REMINDER_RETRY_BASE_SECONDS"]),
-            retry_cap=timedelta(seconds=config["REMINDER_RETRY_CAP_SECONDS"]),
-            threads=config["REMINDER_SEND_THREADS"],
-            send_timeout=config["REMINDER_SEND_TIMEOUT_SECONDS"],
-        )
-
-    @property
-    def margin(self) -> float:
-        return min(LEASE_SAFETY, self.lease / 5).total_seconds()
-
-
-@dataclass
-class Senders:
-    push: PushSender | None
-    sms: SmsSender | None
-
-    @classmethod
-    def from_config(cls, config: Any, user_agent: str = "Homeward-Dispatcher") -> Senders:
-        timeout = float(config["REMINDER_SEND_TIMEOUT_SECONDS"])
-        push = None
-        if config.get("VAPID_PRIVATE_KEY"):
-            push = PushSender(
-                config["VAPID_PRIVATE_KEY"],
-                config["VAPID_SUBJECT"],
-                timeout,
-                connections=config["REMINDER_SEND_THREADS"],
-                user_agent=user_agent,
-            )
-        sms = None
-        if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
-            sms = SmsSender(
-                config["TWILIO_ACCOUNT_SID"],
-                config["TWILIO_AUTH_TOKEN"],
-                from_number=config.get("TWILIO_FROM_NUMBER"),
-                messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID"),
-                base_url=config["TWILIO_API_BASE_URL"],
-                timeout=timeout,
-            )
-        return cls(push, sms)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-class Lease:
-    """The claim a batch holds, as this process sees it: which rows are still ours and
-    until when, on this process's monotonic clock (measured from before the statement
-    that took or renewed it, so it never overestimates)."""
-
-    def __init__(self, ids: set[str], started: float, settings: Settings) -> None:
-        self.held = frozenset(ids)
-        self.until = started + settings.lease.total_seconds()
-        self.settings = settings
-        self.renewed_at = started
-
-    def budget(self, delivery_id: str) -> float:
-        """Seconds a send of this row may take from now (0: it must not start)."""
-        if delivery_id not in self.held:
-            return 0.0
-        left = self.until - time.monotonic() - self.settings.margin
-        return min(self.settings.send_timeout, left) if left >= 0.5 else 0.0
-
-    def due_for_renewal(self) -> bool:
-        return time.monotonic() - self.renewed_at >= self.settings.lease.total_seconds() / 3
-
-    def renewed(self, ids: set[str], started: float) -> None:
-        self.held = frozenset(ids)
-        self.until = started + self.settings.lease.total_seconds()
-        self.renewed_at = started
-
-
-def send(job: Job, senders: Senders, now: datetime, timeout: float | None = None) -> Result:
-    if job.channel == Channel.PUSH:
-        if senders.push is None:
-            return Result(Outcome.UNREACHABLE, reach.PUSH_OFF)
-        ttl = int((job.occurrence_at - now).total_seconds())
-        return senders.push.send(
-            job.push_targets, job.payload, ttl, topic=job.payload["tag"][:32], timeout=timeout
-        )
-    if senders.sms is None:
-        return Result(Outcome.UNREACHABLE, reach.SMS_OFF)
-    return senders.sms.send(job.phone, job.opted_out, job.notification.body, timeout=timeout)
-
-
-def backoff(attempts: int, settings: Settings) -> timedelta:
-    """Exponential, capped, with jitter so retries of many rows do not arrive together."""
-    ceiling = min(settings.retry_cap, settings.retry_base * (2 ** max(attempts - 1, 0)))
-    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
-
-
-def outcome_of(job: Job, result: Result, now: datetime, settings: Settings) -> Settle:
-    """What a send's result means for its outbox row."""
-    if result.outcome is Outcome.SENT:
-        return Settle(DeliveryState.SENT, sent_at=now)
-    if result.outcome is Outcome.RETRY and job.attempts < settings.max_attempts:
-        # One jittered delay per attempt count in a batch: a batch settles in a statement
-        # or two, and different batches still retry at different times.
-        retry_at = now + backoff(job.attempts, settings)
-        if retry_at < job.occurrence_at:
-            return Settle(DeliveryState.PENDING, last_error=result.error, due_at=retry_at)
-        return Settle(DeliveryState.FAILED, last_error=f"{result.error}; {reach.NO_TIME_LEFT}")
-    if result.outcome is Outcome.UNREACHABLE:
-        return Settle(DeliveryState.SKIPPED, last_error=result.error)
-    return Settle(DeliveryState.FAILED, last_error=result.error)
 
 
 class Dispatcher:
@@ -193,7 +68,7 @@ class Dispatcher:
             push=senders.push is not None, sms=senders.sms is not None
         )
         # Seconds spent per phase, and counts: what bench/ reads.
-        self.stats: Counter[str] = Counter()
+        self.stats: defaultdict[str, float] = defaultdict(float)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -218,13 +93,23 @@ class Dispatcher:
     def run_once(self) -> int:
         """Claim, send and settle one batch. Returns how many deliveries were claimed."""
         began = time.monotonic()
-        with self.sessions.begin() as db:
-            now = self.clock()
-            ids = outbox.claim(db, self.worker, now, self.settings.lease, self.settings.batch_size)
-            if not ids:
-                return 0
-            prepared = prepare(db, ids, self.worker, now)
-            outbox.settle(db, self.worker, prepared.settled)
+        try:
+            with self.sessions.begin() as db:
+                now = self.clock()
+                ids = outbox.claim(
+                    db, self.worker, now, self.settings.lease, self.settings.batch_size
+                )
+                if not ids:
+                    return 0
+                prepared = prepare(db, ids, self.worker, now)
+                outbox.settle(db, self.worker, prepared.settled)
+        except SQLAlchemyError:
+            raise  # the database is away: nothing was claimed
+        except Exception:
+            # One row that cannot be prepared must not hold back a whole batch, again and
+            # again: find it, one row per transaction, and fail it with the reason.
+            log.exception("a batch could not be prepared; preparing its rows one by one")
+            ids, prepared = self._prepare_one_by_one()
         lease = Lease({job.delivery_id for job in prepared.jobs}, began, self.settings)
         sent_at = time.monotonic()
         self.stats["claim"] += sent_at - began
@@ -237,6 +122,28 @@ class Dispatcher:
         self.stats["claimed"] += len(ids)
         log.info("dispatched a batch", extra={"claimed": len(ids), "attempted": len(results)})
         return len(ids)
+
+    def _prepare_one_by_one(self) -> tuple[list[str], Prepared]:
+        with self.sessions.begin() as db:
+            now = self.clock()
+            ids = outbox.claim(db, self.worker, now, self.settings.lease, self.settings.batch_size)
+        prepared = Prepared([], {})
+        for delivery_id in ids:
+            try:
+                with self.sessions.begin() as db:
+                    one = prepare(db, [delivery_id], self.worker, now)
+                    outbox.settle(db, self.worker, one.settled)
+                prepared.jobs += one.jobs
+            except SQLAlchemyError:
+                raise
+            except Exception as error:
+                log.exception("a delivery could not be prepared", extra={"delivery": delivery_id})
+                failed = Settle(
+                    DeliveryState.FAILED, last_error=f"{CANNOT_PREPARE}: {type(error).__name__}"
+                )
+                with self.sessions.begin() as db:
+                    outbox.settle(db, self.worker, {delivery_id: failed})
+        return ids, prepared
 
     def run_until_idle(self, max_batches: int | None = None) -> int:
         total, batches = 0, 0
@@ -321,15 +228,26 @@ class Dispatcher:
                 outcomes[job.delivery_id] = outbox.RELEASE
                 continue
             outcome = outcome_of(job, result, now, self.settings)
-            if outcome.state is DeliveryState.PENDING:  # one jitter per attempt count
-                delay = retry_delay.setdefault(job.attempts, outcome.due_at - now)  # type: ignore[operator] (a retry has due_at)
+            if outcome.due_at is not None:  # a retry: one jitter per attempt count
+                delay = retry_delay.setdefault(job.attempts, outcome.due_at - now)
                 outcome = Settle(
                     DeliveryState.PENDING, last_error=outcome.last_error, due_at=now + delay
                 )
             outcomes[job.delivery_id] = outcome
-        with self.sessions.begin() as db:
-            recorded = outbox.settle(db, self.worker, outcomes)
-            self._consequences(db, jobs, results, outcomes, recorded, now)
+        for attempt in range(SETTLE_ATTEMPTS):
+            # The sends happened: losing their results would send them again after the
+            # lease. A database blip is waited out (settling twice is harmless: it is
+            # conditional on the claim, and a row already settled is no longer 'sending').
+            try:
+                with self.sessions.begin() as db:
+                    recorded = outbox.settle(db, self.worker, outcomes)
+                    self._consequences(db, jobs, results, outcomes, recorded, now)
+                return
+            except SQLAlchemyError:
+                if attempt + 1 == SETTLE_ATTEMPTS:
+                    raise
+                log.warning("could not settle a batch; trying again", exc_info=True)
+                time.sleep(0.5 * 2**attempt)
 
     def _consequences(
         self,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, NotificationDetail
+from api.crypto import vault_of
 from reminders import reach, texts
 from reminders.models import REMINDABLE, Appointment, Channel, NoticeKind, ReminderDelivery
 from reminders.planning import to_local
@@ -51,6 +52,13 @@ def describe_reminders(
             select(Appointment).where(Appointment.id.in_({r.appointment_id for r in rows}))
         )
     }
+    detailed_members = {
+        a.member_id
+        for a in appointments.values()
+        if (member := accounts.get(a.member_id)) is not None
+        and member.notification_detail == NotificationDetail.DETAILED
+    }
+    vault_of(db).preload(detailed_members)  # one query for the batch's keys
     described: dict[str, Described | str] = {}
     for row in rows:
         appointment, account = appointments.get(row.appointment_id or ""), accounts[row.member_id]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery
@@ -169,9 +169,9 @@ def purge(db: Session, now: datetime, retention: timedelta, limit: int = PURGE_B
         )
         .limit(limit)
     )
-    result = db.execute(
+    result: CursorResult[Any] = db.execute(  # type: ignore[assignment]  # a DELETE's result
         delete(rd)
         .where(rd.id.in_(old.scalar_subquery()))
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined] (CursorResult)
+    return int(result.rowcount or 0)

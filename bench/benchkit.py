@@ -428,5 +428,26 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    """getrusage(RUSAGE_SELF).ru_maxrss in MiB (Linux reports KiB). Careful: Linux keeps
+    the maximum across execve, so in a process started by a big parent it is at least
+    the parent's RSS when it spawned it; ``own_peak_rss_mb`` is the process's own."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def own_peak_rss_mb() -> float | None:
+    """The peak RSS of this process's own memory since it started (VmHWM in
+    /proc/self/status, reset by execve), in MiB; None where /proc has no such line."""
+    return _proc_status_mb("VmHWM:")
+
+
+def rss_mb() -> float | None:
+    """This process's RSS now (VmRSS), in MiB."""
+    return _proc_status_mb("VmRSS:")
+
+
+def _proc_status_mb(field: str) -> float | None:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return None

@@ -145,6 +145,7 @@ def run_naive(bench: Any, run: Any, grace: str = "none", schedulers: int = 1) ->
     run.seconds = (stats["last"] - run_at.timestamp()) if stats["last"] else 0.0
     run.worker_cpu = sum(f["cpu"] for f in finals)
     run.rss_mb = [f["peak_rss_mb"] for f in finals]
+    run.maxrss_mb = [f["ru_maxrss_mb"] for f in finals]
     run.postgres_cpu = box["postgres_cpu"]
     run.machine_busy = box["machine_busy"]
     events: Counter[str] = Counter()

@@ -13,10 +13,11 @@ dispatcher sends a claimed batch. ``naive`` is one APScheduler 3 ``BackgroundSch
 by reference, ``dispatch_workers:send_reminder``, in the pickled job).
 
 Each prints one JSON line when it is ready, then waits for ``go`` on stdin, works, prints
-one JSON line with what it did (``peak_rss_mb`` included), and waits for ``quit`` (end of
-stdin is ``quit`` too). The naive scheduler instead starts at once and answers ``stats``
-until told to ``stop``. Configuration comes from the environment, as for Homeward itself
-(DATABASE_URL, VAPID_PRIVATE_KEY, VAPID_SUBJECT, TWILIO_*, REMINDER_*).
+one JSON line with what it did (its own peak RSS, VmHWM, and ru_maxrss included), and
+waits for ``quit`` (end of stdin is ``quit`` too). The naive scheduler instead starts at
+once and answers ``stats`` until told to ``stop``. Configuration comes from the
+environment, as for Homeward itself (DATABASE_URL, VAPID_PRIVATE_KEY, VAPID_SUBJECT,
+TWILIO_*, REMINDER_*).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchkit import peak_rss_mb  # noqa: E402
+from benchkit import own_peak_rss_mb, peak_rss_mb, rss_mb  # noqa: E402
 from twilio_sink import phone_number  # noqa: E402
 
 VAPID_SUBJECT_DEFAULT = "mailto:operators@homeward.invalid"
@@ -111,7 +112,8 @@ def finished(started: float, began: float, cpu_before: float, **fields: Any) -> 
         "ended": time.time(),
         "wall": time.perf_counter() - began,
         "cpu": cpu_seconds() - cpu_before,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": own_peak_rss_mb(),
+        "ru_maxrss_mb": peak_rss_mb(),
         **fields,
     }
 
@@ -145,6 +147,7 @@ def run_dispatcher() -> None:
             "batch_size": settings.batch_size,
             "threads": getattr(settings, "threads", None),
             "lease_seconds": settings.lease.total_seconds(),
+            "rss_mb": rss_mb(),  # after create_app() and Dispatcher.for_app(), before any work
         }
     )
     wait_for("go")
@@ -295,7 +298,8 @@ def run_naive(table: str, threads: int) -> None:
             "events": counted,
             "scheduler_thread_alive": bool(thread and thread.is_alive()),
             "cpu": cpu_seconds() - cpu_before,
-            "peak_rss_mb": peak_rss_mb(),
+            "peak_rss_mb": own_peak_rss_mb(),
+            "ru_maxrss_mb": peak_rss_mb(),
         }
 
     for raw in sys.stdin:

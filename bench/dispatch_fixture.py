@@ -53,14 +53,18 @@ FROM generate_series(0, %(n)s - 1) AS i
 
 # One delivery per appointment on one channel, pending, never attempted, the appointment
 # tomorrow; due times spread evenly over the `window` seconds that end at `due_end`.
+# {stamped}: rows the app plans are stamped for sync by the commit that inserts them
+# (api/sync/tracking.py), so they arrive with a sync_version; left NULL, the dispatcher's
+# first commit would stamp the whole backlog, and the statistics would tell the planner
+# that every row is still unstamped (a full scan at every commit's stamping).
 DELIVERIES_SQL = """
 INSERT INTO reminder_deliveries (id, appointment_id, member_id, occurrence_local, occurrence_at,
                                  offset_key, channel, due_at, state, attempts, created_at,
-                                 updated_at)
+                                 updated_at{stamped_column})
 SELECT gen_random_uuid()::text, a.id, a.member_id, a.starts_local,
        %(occurrence)s + i %% 3600 * interval '1 second', '1d@10:00', %(channel)s,
        %(due_end)s - (i::float8 * %(window)s / %(n)s) * interval '1 second',
-       'pending', 0, %(now)s, %(now)s
+       'pending', 0, %(now)s, %(now)s{stamped_value}
 FROM generate_series(0, %(n)s - 1) AS i
 JOIN appointments AS a ON a.id = 'bench-a-' || i
 """
@@ -161,8 +165,16 @@ def fresh_deliveries(
     due_end = due_end or now
     with psycopg.connect(database_url) as conn:
         conn.execute("TRUNCATE reminder_deliveries")
+        stamped = conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'reminder_deliveries' "
+            "AND column_name = 'sync_version'"
+        ).fetchone()
+        sql = DELIVERIES_SQL.format(
+            stamped_column=", sync_version" if stamped else "",
+            stamped_value=", (SELECT value FROM sync_clock WHERE id = 1)" if stamped else "",
+        )
         conn.execute(
-            DELIVERIES_SQL,
+            sql,
             {
                 "n": n,
                 "now": now,

@@ -609,7 +609,7 @@ def print_goals(all_runs: list[Run], peak: Run | None) -> None:
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
-    add("--rounds", type=int, default=3, help="rounds of every design (default 3)")
+    add("--rounds", type=int, default=3, help="rounds of every design (default 3; 0: peak only)")
     add("--deliveries", type=int, default=10_000, help="push deliveries per Homeward/ceiling run")
     add("--naive-deliveries", type=int, default=3_000, help="push jobs per naive run (0 skips)")
     add("--sms", action=argparse.BooleanOptionalAction, default=True, help="the SMS part")
@@ -742,9 +742,10 @@ def main() -> int:
             print_header(options, postgres_settings(database_url), settings, load_before)
 
             bench = Bench(options, env, kids, workdir, sinks, subscriptions, settings)
-            push_runs = run_channel(bench, "push", options.deliveries, options.naive_deliveries)
-            runs += push_runs
-            print_channel(push_runs, "push", options)
+            if options.rounds:
+                push_runs = run_channel(bench, "push", options.deliveries, options.naive_deliveries)
+                runs += push_runs
+                print_channel(push_runs, "push", options)
             if options.naive_extras and options.naive_deliveries:
                 extras = [
                     bench.naive("push", options.naive_deliveries, 0, grace="default"),
@@ -752,7 +753,7 @@ def main() -> int:
                 ]
                 runs += extras
                 print_naive_extras(extras)
-            if options.sms:
+            if options.sms and options.rounds:
                 sms_runs = run_channel(
                     bench, "sms", options.sms_deliveries, options.sms_naive_deliveries
                 )

@@ -570,12 +570,13 @@ def print_header(
 def code_version() -> str:
     def git(*args: str) -> str:
         result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return result.stdout.strip()
+        return result.stdout.strip() if result.returncode == 0 else ""
 
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return "(not a git checkout)"
     dirty = git("status", "--porcelain", "--", "reminders", "api")
-    return git("rev-parse", "--short", "HEAD") + (
-        " + uncommitted changes in reminders/ or api/" if dirty else ""
-    )
+    return head + (" + uncommitted changes in reminders/ or api/" if dirty else "")
 
 
 def print_goals(all_runs: list[Run], peak: Run | None) -> None:

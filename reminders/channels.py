@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +39,10 @@ TWILIO_UNSUBSCRIBED = 21610
 # RFC 8292 allows a token to live up to 24 hours; ours live 12 and are replaced an hour early.
 VAPID_LIFETIME = 12 * 3600
 VAPID_RENEW_BEFORE = 3600
+
+
+# Seconds the next request may take (0 or less: do not send it).
+Budget = Callable[[], float]
 
 
 class Outcome(enum.Enum):
@@ -82,7 +87,10 @@ class VapidTokens:
         cached = self._tokens.get(origin)
         if cached is not None and cached[1] - VAPID_RENEW_BEFORE > now:
             return cached[0]
-        with self._lock:
+        with self._lock:  # threads meeting a new origin at once sign it once
+            cached = self._tokens.get(origin)
+            if cached is not None and cached[1] - VAPID_RENEW_BEFORE > now:
+                return cached[0]
             expires = int(now) + VAPID_LIFETIME
             claims = {"sub": self.subject, "aud": origin, "exp": expires}
             token = str(self.vapid.sign(claims)["Authorization"])
@@ -115,8 +123,11 @@ class PushSender:
         payload: dict[str, Any],
         ttl: int,
         topic: str | None = None,
-        timeout: float | None = None,
+        budget: Budget | None = None,
     ) -> Result:
+        """Push to each of the member's devices in turn. ``budget`` says, before each
+        request, how long it may take (0: stop; the dispatcher's claim ran short or was
+        lost), so a member with several devices never outlasts the claim."""
         if not targets:
             return Result(Outcome.UNREACHABLE, reach.NO_DEVICE)
         data = json.dumps(payload, separators=(",", ":")).encode()
@@ -131,7 +142,11 @@ class PushSender:
             headers["Topic"] = topic  # a newer reminder replaces an undelivered older one
         delivered, gone, errors = 0, [], []
         for target in targets:
-            error = self._push(target, data, headers, timeout or self.timeout)
+            timeout = self.timeout if budget is None else min(self.timeout, budget())
+            if timeout <= 0:
+                errors.append(reach.OUT_OF_TIME)
+                break
+            error = self._push(target, data, headers, timeout)
             if error is None:
                 delivered += 1
             elif error == "gone":
@@ -227,7 +242,7 @@ class SmsSender:
         return client
 
     def send(
-        self, phone: str | None, opted_out: bool, body: str, timeout: float | None = None
+        self, phone: str | None, opted_out: bool, body: str, budget: Budget | None = None
     ) -> Result:
         if not phone:
             return Result(Outcome.UNREACHABLE, reach.NO_PHONE)
@@ -238,8 +253,11 @@ class SmsSender:
             if self.messaging_service_sid
             else {"from_": self.from_number or ""}
         )
+        timeout = self.timeout if budget is None else min(self.timeout, budget())
+        if timeout <= 0:
+            return Result(Outcome.RETRY, reach.OUT_OF_TIME)
         try:
-            self._client(timeout or self.timeout).messages.create(to=phone, body=body, **sender)
+            self._client(timeout).messages.create(to=phone, body=body, **sender)
         except TwilioRestException as error:
             if error.code == TWILIO_UNSUBSCRIBED:
                 return Result(Outcome.UNREACHABLE, reach.UNSUBSCRIBED, opted_out=True)

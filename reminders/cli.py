@@ -40,7 +40,7 @@ def purge_outbox(app: Flask) -> int:
     with app.app_context():
         while True:
             with sessions.begin() as db:
-                deleted = outbox.purge(db, utcnow(), timedelta(days=days))
+                deleted = outbox.purge(db, utcnow(), timedelta(days=days), outbox.PURGE_BATCH)
             total += deleted
             if deleted < outbox.PURGE_BATCH:
                 return total

@@ -70,6 +70,7 @@ class Dispatcher:
         # Seconds spent per phase, and counts: what bench/ reads.
         self.stats: defaultdict[str, float] = defaultdict(float)
         self._pool: ThreadPoolExecutor | None = None
+        self._released = 0  # rows the last batch put back unsent
         self._pool_lock = threading.Lock()
 
     @classmethod
@@ -96,12 +97,13 @@ class Dispatcher:
         try:
             with self.sessions.begin() as db:
                 now = self.clock()
-                ids = outbox.claim(
+                rows = outbox.claim_rows(
                     db, self.worker, now, self.settings.lease, self.settings.batch_size
                 )
-                if not ids:
+                if not rows:
                     return 0
-                prepared = prepare(db, ids, self.worker, now)
+                ids = [row.id for row in rows]
+                prepared = prepare(db, rows, now)
                 outbox.settle(db, self.worker, prepared.settled)
         except SQLAlchemyError:
             raise  # the database is away: nothing was claimed
@@ -131,7 +133,7 @@ class Dispatcher:
         for delivery_id in ids:
             try:
                 with self.sessions.begin() as db:
-                    one = prepare(db, [delivery_id], self.worker, now)
+                    one = prepare(db, outbox.claimed(db, self.worker, [delivery_id]), now)
                     outbox.settle(db, self.worker, one.settled)
                 prepared.jobs += one.jobs
             except SQLAlchemyError:
@@ -149,8 +151,8 @@ class Dispatcher:
         total, batches = 0, 0
         while max_batches is None or batches < max_batches:
             claimed = self.run_once()
-            if not claimed:
-                break
+            if not claimed or self._released == claimed:
+                break  # nothing due, or nothing could be sent now: wait for the next wake-up
             total += claimed
             batches += 1
         return total
@@ -173,11 +175,13 @@ class Dispatcher:
     def _attempt(self, job: Job, lease: Lease) -> Result | None:
         """One send, only while the claim is held and for no longer than it will be.
         None: not attempted (the row goes back unsent)."""
-        budget = lease.budget(job.delivery_id)
-        if budget <= 0:
+        if lease.budget(job.delivery_id) <= 0:
             return None
         try:
-            return send(job, self.senders, self.clock(), timeout=budget)
+            # Asked again before each request (a member's second device, say).
+            return send(
+                job, self.senders, self.clock(), budget=lambda: lease.budget(job.delivery_id)
+            )
         except Exception as error:  # one bad send must not strand the rest of the batch
             log.exception("send failed unexpectedly", extra={"delivery": job.delivery_id})
             return Result(Outcome.RETRY, f"unexpected error: {type(error).__name__}")
@@ -217,6 +221,7 @@ class Dispatcher:
     def _settle(self, jobs: list[Job], results: dict[str, Result | None]) -> None:
         """Record the batch's results in one transaction, only for rows still ours, with
         their consequences (gone devices, numbers that sent STOP, fallbacks)."""
+        self._released = 0
         if not jobs:
             return
         now = self.clock()
@@ -226,6 +231,7 @@ class Dispatcher:
             result = results.get(job.delivery_id)
             if result is None:
                 outcomes[job.delivery_id] = outbox.RELEASE
+                self._released += 1
                 continue
             outcome = outcome_of(job, result, now, self.settings)
             if outcome.due_at is not None:  # a retry: one jitter per attempt count

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
+from api.sync import tracking
 from reminders.models import (
     REMINDABLE,
     Appointment,
@@ -77,11 +78,18 @@ def fall_back(
         again = db.scalars(
             update(rd)
             .where(rd.id == row.id, rd.state == DeliveryState.SKIPPED)
-            .values(state=DeliveryState.PENDING, due_at=now, last_error=None, lease_until=None)
+            .values(
+                state=DeliveryState.PENDING,
+                due_at=now,
+                last_error=None,
+                lease_until=None,
+                sync_version=None,  # the member's phones see it queued again
+            )
             .returning(rd.id)
             .execution_options(synchronize_session=False)
         ).all()
         queued += again
     if queued:
+        tracking.mark_pending(db, "reminder_deliveries")
         log.info("reminder falls back", extra={"delivery": job.delivery_id, "queued": queued})
     return queued

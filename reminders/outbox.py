@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import CursorResult, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from api.sync import tracking
 from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery
 
 rd = ReminderDelivery
@@ -39,6 +40,13 @@ def ours(worker: str) -> Any:
 
 
 def claim(db: Session, worker: str, now: datetime, lease: timedelta, limit: int) -> list[str]:
+    """``claim_rows``, as ids."""
+    return [row.id for row in claim_rows(db, worker, now, lease, limit)]
+
+
+def claim_rows(
+    db: Session, worker: str, now: datetime, lease: timedelta, limit: int
+) -> list[ReminderDelivery]:
     """Take up to ``limit`` due rows: first those whose lease ran out (their dispatcher
     died or stalled), then pending rows due now, oldest first. Each scan has an index made
     for it (``ix_reminder_deliveries_claimable``, ``ix_reminder_deliveries_leased``) that
@@ -61,7 +69,9 @@ def claim(db: Session, worker: str, now: datetime, lease: timedelta, limit: int)
     return claimed
 
 
-def _take(db: Session, chosen: Any, worker: str, now: datetime, lease: timedelta) -> list[str]:
+def _take(
+    db: Session, chosen: Any, worker: str, now: datetime, lease: timedelta
+) -> list[ReminderDelivery]:
     # In-app notices (Channel.APP) are delivered by the recipient's pull, never sent here.
     return list(
         db.scalars(
@@ -73,10 +83,15 @@ def _take(db: Session, chosen: Any, worker: str, now: datetime, lease: timedelta
                 lease_until=now + lease,
                 attempts=rd.attempts + 1,
             )
-            .returning(rd.id)
+            .returning(rd)  # the claimed rows themselves: no second query to load them
             .execution_options(synchronize_session=False)
         )
     )
+
+
+def claimed(db: Session, worker: str, ids: Iterable[str]) -> list[ReminderDelivery]:
+    """The rows of ``ids`` this worker holds."""
+    return list(db.scalars(select(rd).where(rd.id.in_(list(ids)), ours(worker))))
 
 
 def renew(
@@ -150,6 +165,8 @@ def settle(db: Session, worker: str, outcomes: Mapping[str, Settle]) -> set[str]
                 .execution_options(synchronize_session=False)
             )
         )
+    if recorded:
+        tracking.mark_pending(db, "reminder_deliveries")
     return recorded
 
 

@@ -18,7 +18,7 @@ from reminders import reach, texts
 from reminders.channels import PushTarget
 from reminders.models import Channel, DeliveryState, ReminderDelivery, SmsOptOut
 from reminders.notices import DESCRIBERS, Described
-from reminders.outbox import Settle, ours
+from reminders.outbox import Settle
 from reminders.planning import QuietHours, to_local, to_utc
 
 
@@ -48,10 +48,8 @@ class Prepared:
     settled: dict[str, Settle]
 
 
-def prepare(db: Session, ids: list[str], worker: str, now: datetime) -> Prepared:
-    rows = list(
-        db.scalars(select(ReminderDelivery).where(ReminderDelivery.id.in_(ids), ours(worker)))
-    )
+def prepare(db: Session, rows: list[ReminderDelivery], now: datetime) -> Prepared:
+    """What the claimed ``rows`` need to be sent, and what to write to those that will not be."""
     prepared = Prepared([], {})
     if not rows:
         return prepared

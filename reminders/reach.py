@@ -55,6 +55,7 @@ UNSUBSCRIBED = "the number unsubscribed"
 TOO_LATE = "the appointment had started"
 NO_TIME_LEFT = "no time left to retry before the start"
 QUIET = "quiet hours last until"
+OUT_OF_TIME = "the dispatcher's claim ran short before this send"
 
 _PHRASES: tuple[tuple[str, Reason], ...] = (
     (NO_DEVICE, Reason.NO_DEVICE),

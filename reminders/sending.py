@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from reminders import reach
-from reminders.channels import Outcome, PushSender, Result, SmsSender
+from reminders.channels import Budget, Outcome, PushSender, Result, SmsSender
 from reminders.models import Channel, DeliveryState
 from reminders.outbox import Settle
 from reminders.prepare import Job
@@ -111,17 +111,17 @@ class Lease:
         self.renewed_at = started
 
 
-def send(job: Job, senders: Senders, now: datetime, timeout: float | None = None) -> Result:
+def send(job: Job, senders: Senders, now: datetime, budget: Budget | None = None) -> Result:
     if job.channel == Channel.PUSH:
         if senders.push is None:
             return Result(Outcome.UNREACHABLE, reach.PUSH_OFF)
         ttl = int((job.occurrence_at - now).total_seconds())
         return senders.push.send(
-            job.push_targets, job.payload, ttl, topic=job.payload["tag"][:32], timeout=timeout
+            job.push_targets, job.payload, ttl, topic=job.payload["tag"][:32], budget=budget
         )
     if senders.sms is None:
         return Result(Outcome.UNREACHABLE, reach.SMS_OFF)
-    return senders.sms.send(job.phone, job.opted_out, job.notification.body, timeout=timeout)
+    return senders.sms.send(job.phone, job.opted_out, job.notification.body, budget=budget)
 
 
 def backoff(attempts: int, settings: Settings) -> timedelta:

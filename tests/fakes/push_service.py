@@ -526,7 +526,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer_error(HTTPStatus.LENGTH_REQUIRED, "send Content-Length, not chunked")
             return None
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The sender went away mid-request (a killed process): nothing was pushed. Left
+            # unchecked, an empty truncated body would pass for a push without payload.
+            self.close_connection = True
+            match = _PUSH_PATH.match(self.path)
+            self.server.service._note(
+                match.group(1) if match else None,
+                HTTPStatus.BAD_REQUEST,
+                f"body of {len(body)} octets, Content-Length {length}: the sender went away",
+                self.headers.get("User-Agent"),
+            )
+            return None
+        return body
 
     def _answer_error(
         self, status: int, reason: str, headers: Mapping[str, str] | None = None

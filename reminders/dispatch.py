@@ -38,7 +38,15 @@ from reminders.channels import Outcome, Result
 from reminders.models import DeliveryState, SmsOptOut
 from reminders.outbox import Settle
 from reminders.prepare import Job, Prepared, prepare
-from reminders.sending import Lease, Senders, Settings, outcome_of, send, worker_name
+from reminders.sending import (
+    RENEW_AT_MOST_EVERY,
+    Lease,
+    Senders,
+    Settings,
+    outcome_of,
+    send,
+    worker_name,
+)
 
 __all__ = ["Dispatcher", "Lease", "Senders", "Settings"]
 
@@ -175,13 +183,21 @@ class Dispatcher:
     def _attempt(self, job: Job, lease: Lease) -> Result | None:
         """One send, only while the claim is held and for no longer than it will be.
         None: not attempted (the row goes back unsent)."""
-        if lease.budget(job.delivery_id) <= 0:
+
+        def budget() -> float:
+            # Asked before each request (a member's second device, say). A send that would
+            # get less than its full timeout renews the batch's lease first, so a slow push
+            # service meets a timeout only when it really is that slow.
+            left = lease.budget(job.delivery_id)
+            if left < self.settings.send_timeout and lease.worth_renewing(job.delivery_id):
+                self._renew(lease)
+                left = lease.budget(job.delivery_id)
+            return left
+
+        if budget() <= 0:
             return None
         try:
-            # Asked again before each request (a member's second device, say).
-            return send(
-                job, self.senders, self.clock(), budget=lambda: lease.budget(job.delivery_id)
-            )
+            return send(job, self.senders, self.clock(), budget=budget)
         except Exception as error:  # one bad send must not strand the rest of the batch
             log.exception("send failed unexpectedly", extra={"delivery": job.delivery_id})
             return Result(Outcome.RETRY, f"unexpected error: {type(error).__name__}")
@@ -201,20 +217,28 @@ class Dispatcher:
             for future in done:
                 results[waiting.pop(future).delivery_id] = future.result()
             if waiting and lease.due_for_renewal():
-                self._renew(lease, [job.delivery_id for job in waiting.values()])
+                self._renew(lease)
         return results
 
-    def _renew(self, lease: Lease, ids: list[str]) -> None:
-        started = time.monotonic()
-        try:
-            with self.sessions.begin() as db:
-                held = outbox.renew(db, self.worker, ids, self.clock(), self.settings.lease)
-        except Exception:  # the database is away: sends stop when the old lease runs short
-            log.warning("could not renew a lease", exc_info=True)
-            return
-        if held != set(ids):
-            log.warning("lost the claim on rows", extra={"lost": len(set(ids) - held)})
-        lease.renewed(held, started)
+    def _renew(self, lease: Lease) -> None:
+        """Extend the claim on every row of the batch not yet settled: those still to send,
+        those in flight, and those sent and waiting for the batch's settle (a sent row
+        whose lease ran out would be claimed, and sent, again)."""
+        with lease.lock:
+            started = time.monotonic()
+            if started - lease.renewed_at < RENEW_AT_MOST_EVERY:
+                return  # another thread just did
+            ids = set(lease.held)
+            try:
+                with self.sessions.begin() as db:
+                    held = outbox.renew(db, self.worker, ids, self.clock(), self.settings.lease)
+            except Exception:  # the database is away: sends stop when the old lease runs short
+                lease.failed_at = time.monotonic()
+                log.warning("could not renew a lease", exc_info=True)
+                return
+            if held != ids:
+                log.warning("lost the claim on rows", extra={"lost": len(ids - held)})
+            lease.renewed(held, started)
 
     # -- settling ------------------------------------------------------------------------
 

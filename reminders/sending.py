@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -84,6 +85,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+# A send thread short of time renews the batch's lease, but not more often than this.
+RENEW_AT_MOST_EVERY = 0.25
+
+
 class Lease:
     """The claim a batch holds, as this process sees it: which rows are still ours and
     until when, on this process's monotonic clock (measured from before the statement
@@ -94,6 +99,8 @@ class Lease:
         self.until = started + settings.lease.total_seconds()
         self.settings = settings
         self.renewed_at = started
+        self.failed_at = float("-inf")  # the last renewal the database refused
+        self.lock = threading.Lock()  # one renewal at a time, for the whole batch
 
     def budget(self, delivery_id: str) -> float:
         """Seconds a send of this row may take from now (0: it must not start)."""
@@ -104,6 +111,16 @@ class Lease:
 
     def due_for_renewal(self) -> bool:
         return time.monotonic() - self.renewed_at >= self.settings.lease.total_seconds() / 3
+
+    def worth_renewing(self, delivery_id: str) -> bool:
+        """A send about to start with less than its full timeout: would renewing now give it
+        more? (Not for a row already lost, nor right after a renewal or a failed one.)"""
+        now = time.monotonic()
+        return (
+            delivery_id in self.held
+            and now - self.renewed_at >= RENEW_AT_MOST_EVERY
+            and now - self.failed_at >= RENEW_AT_MOST_EVERY * 4
+        )
 
     def renewed(self, ids: set[str], started: float) -> None:
         self.held = frozenset(ids)

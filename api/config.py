@@ -207,6 +207,8 @@ def load(instance_path: str) -> dict[str, Any]:
         # threads, each for at most the timeout (and never past the batch's lease).
         "REMINDER_BATCH_SIZE": _int("REMINDER_BATCH_SIZE", 100),
         "REMINDER_SEND_THREADS": _int("REMINDER_SEND_THREADS", 16),
+        # Batches in flight at once per dispatcher (one claims or settles while another sends).
+        "REMINDER_LANES": _int("REMINDER_LANES", 2),
         "REMINDER_SEND_TIMEOUT_SECONDS": _float("REMINDER_SEND_TIMEOUT_SECONDS", 10.0),
         # Settled rows nobody sees any more (cancelled plans, old help alerts) are deleted
         # after this; a member's reminder history stays as long as its appointment.

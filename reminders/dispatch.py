@@ -78,7 +78,7 @@ class Dispatcher:
         # Seconds spent per phase, and counts: what bench/ reads.
         self.stats: defaultdict[str, float] = defaultdict(float)
         self._pool: ThreadPoolExecutor | None = None
-        self._released = 0  # rows the last batch put back unsent
+        self._stats_lock = threading.Lock()
         self._pool_lock = threading.Lock()
 
     @classmethod
@@ -101,6 +101,10 @@ class Dispatcher:
 
     def run_once(self) -> int:
         """Claim, send and settle one batch. Returns how many deliveries were claimed."""
+        return self._batch()[0]
+
+    def _batch(self) -> tuple[int, int]:
+        """One batch: (rows claimed, rows put back unsent)."""
         began = time.monotonic()
         try:
             with self.sessions.begin() as db:
@@ -109,7 +113,7 @@ class Dispatcher:
                     db, self.worker, now, self.settings.lease, self.settings.batch_size
                 )
                 if not rows:
-                    return 0
+                    return 0, 0
                 ids = [row.id for row in rows]
                 prepared = prepare(db, rows, now)
                 outbox.settle(db, self.worker, prepared.settled)
@@ -122,16 +126,17 @@ class Dispatcher:
             ids, prepared = self._prepare_one_by_one()
         lease = Lease({job.delivery_id for job in prepared.jobs}, began, self.settings)
         sent_at = time.monotonic()
-        self.stats["claim"] += sent_at - began
         results = self._send_all(prepared.jobs, lease)
         settled_at = time.monotonic()
-        self.stats["send"] += settled_at - sent_at
-        self._settle(prepared.jobs, results)
-        self.stats["settle"] += time.monotonic() - settled_at
-        self.stats["batches"] += 1
-        self.stats["claimed"] += len(ids)
+        released = self._settle(prepared.jobs, results)
+        with self._stats_lock:
+            self.stats["claim"] += sent_at - began
+            self.stats["send"] += settled_at - sent_at
+            self.stats["settle"] += time.monotonic() - settled_at
+            self.stats["batches"] += 1
+            self.stats["claimed"] += len(ids)
         log.info("dispatched a batch", extra={"claimed": len(ids), "attempted": len(results)})
-        return len(ids)
+        return len(ids), released
 
     def _prepare_one_by_one(self) -> tuple[list[str], Prepared]:
         with self.sessions.begin() as db:
@@ -156,10 +161,19 @@ class Dispatcher:
         return ids, prepared
 
     def run_until_idle(self, max_batches: int | None = None) -> int:
+        """Drain what is due now. With ``REMINDER_LANES`` > 1, that many batches are in
+        flight at once (one lane claims and settles while another's sends are out), sharing
+        the sending threads; ``max_batches`` runs them one after another."""
+        if max_batches is not None or self.settings.lanes <= 1:
+            return self._drain(max_batches)
+        with ThreadPoolExecutor(self.settings.lanes, thread_name_prefix="lane") as lanes:
+            return sum(lanes.map(lambda _: self._drain(None), range(self.settings.lanes)))
+
+    def _drain(self, max_batches: int | None) -> int:
         total, batches = 0, 0
         while max_batches is None or batches < max_batches:
-            claimed = self.run_once()
-            if not claimed or self._released == claimed:
+            claimed, released = self._batch()
+            if not claimed or released == claimed:
                 break  # nothing due, or nothing could be sent now: wait for the next wake-up
             total += claimed
             batches += 1
@@ -242,12 +256,12 @@ class Dispatcher:
 
     # -- settling ------------------------------------------------------------------------
 
-    def _settle(self, jobs: list[Job], results: dict[str, Result | None]) -> None:
+    def _settle(self, jobs: list[Job], results: dict[str, Result | None]) -> int:
         """Record the batch's results in one transaction, only for rows still ours, with
         their consequences (gone devices, numbers that sent STOP, fallbacks)."""
-        self._released = 0
         if not jobs:
-            return
+            return 0
+        released = 0
         now = self.clock()
         outcomes: dict[str, Settle] = {}
         retry_delay: dict[int, timedelta] = {}
@@ -255,7 +269,7 @@ class Dispatcher:
             result = results.get(job.delivery_id)
             if result is None:
                 outcomes[job.delivery_id] = outbox.RELEASE
-                self._released += 1
+                released += 1
                 continue
             outcome = outcome_of(job, result, now, self.settings)
             if outcome.due_at is not None:  # a retry: one jitter per attempt count
@@ -272,12 +286,13 @@ class Dispatcher:
                 with self.sessions.begin() as db:
                     recorded = outbox.settle(db, self.worker, outcomes)
                     self._consequences(db, jobs, results, outcomes, recorded, now)
-                return
+                return released
             except SQLAlchemyError:
                 if attempt + 1 == SETTLE_ATTEMPTS:
                     raise
                 log.warning("could not settle a batch; trying again", exc_info=True)
                 time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _consequences(
         self,

@@ -33,6 +33,7 @@ class Settings:
     retry_cap: timedelta
     threads: int = 16
     send_timeout: float = 10.0
+    lanes: int = 2
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
             retry_cap=timedelta(seconds=config["REMINDER_RETRY_CAP_SECONDS"]),
             threads=config["REMINDER_SEND_THREADS"],
             send_timeout=config["REMINDER_SEND_TIMEOUT_SECONDS"],
+            lanes=config["REMINDER_LANES"],
         )
 
     @property

@@ -764,6 +764,10 @@ def main() -> int:
                 peak = bench.peak(options.peak)
                 print_peak(peak)
         print_goals(runs, peak)
+        print(
+            f"1-minute load average: {load_before:.2f} before the run, {load_average():.2f} "
+            "at its end (busy% in each table says how busy the CPUs were during each run)"
+        )
         log(f"whole run: {time.monotonic() - began:.0f}s")
         if options.json:
             options.json.parent.mkdir(parents=True, exist_ok=True)

@@ -436,7 +436,9 @@ def print_ratios(summary: list[dict[str, Any]], rounds: int) -> None:
 
 
 def print_phases(runs: list[Run]) -> None:
-    """The dispatchers' own phase timers, per delivery and as a share of their wall time."""
+    """The dispatchers' own phase timers, per delivery and as a share of their sum. With
+    REMINDER_LANES > 1 a process has batches in flight in several lanes at once, so the
+    phases add up to more than its wall time: 'lane-s / wall' says how much more."""
     timed = [r for r in runs if r.design == "homeward" and r.stats]
     if not timed:
         print("(this dispatcher keeps no phase stats: Dispatcher.stats is missing)")
@@ -444,18 +446,15 @@ def print_phases(runs: list[Run]) -> None:
     phases = ("claim", "send", "settle")
     rows = []
     for r in timed:
-        per, walls = max(r.stats.get("claimed", 0), 1), max(r.extra.get("walls", 0.0), 1e-9)
-        cells = [
-            f"{1000 * r.stats.get(p, 0.0) / per:.3f} ({100 * r.stats.get(p, 0.0) / walls:.0f}%)"
-            for p in phases
-        ]
-        other = walls - sum(r.stats.get(p, 0.0) for p in phases)
+        per = max(r.stats.get("claimed", 0), 1)
+        spent = [r.stats.get(p, 0.0) for p in phases]
+        busy = max(sum(spent), 1e-9)
         batches = r.stats.get("batches", 0)
         rows.append(
             [
                 r.label if r.round <= 1 else f"{r.label} (round {r.round})",
-                *cells,
-                f"{1000 * other / per:.3f} ({100 * other / walls:.0f}%)",
+                *(f"{1000 * seconds / per:.3f} ({100 * seconds / busy:.0f}%)" for seconds in spent),
+                f"{busy / max(r.extra.get('walls', 0.0), 1e-9):.2f}",
                 int(batches),
                 fmt(r.stats.get("claimed", 0) / batches if batches else None, ".0f"),
                 *(
@@ -470,7 +469,7 @@ def print_phases(runs: list[Run]) -> None:
             "claim+prepare ms/d",
             "send ms/d",
             "settle ms/d",
-            "rest ms/d",
+            "lane-s / wall",
             "batches",
             "rows/batch",
             "claim+prepare ms/batch",
@@ -489,10 +488,11 @@ def print_channel(runs: list[Run], channel: str, options: argparse.Namespace) ->
     print()
     print(
         f"Phases of the Homeward runs ({CHANNEL_NAMES[channel]}), from Dispatcher.stats: wall "
-        "seconds each process spent in 'claim' (the claim\nstatement, loading and rendering "
-        "the batch, one transaction), 'send' (waiting for the batch's sends on the thread "
-        "pool),\n'settle' (the batched result statements); summed over processes, per "
-        "delivery and as a share of the processes' summed wall time:"
+        "seconds a batch spent in 'claim' (the claim\nstatement, loading and rendering the "
+        "batch, one transaction), 'send' (waiting for its sends on the thread pool), 'settle'"
+        "\n(the batched result statements); summed over batches, lanes and processes, per "
+        "delivery and as a share of their sum;\n'lane-s / wall' = that sum / the processes' "
+        "summed wall time (above 1 when lanes overlap):"
     )
     print_phases(runs)
 
@@ -542,7 +542,8 @@ def print_header(
     print()
     print(
         f"Homeward reminder dispatch: batch size {settings['batch_size']}, send threads "
-        f"{fmt(settings['threads'], 'd')}, lease {settings['lease_seconds']:.0f}s; "
+        f"{fmt(settings['threads'], 'd')}, lanes {settings['lanes']}, lease "
+        f"{settings['lease_seconds']:.0f}s; "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     print(
@@ -628,6 +629,7 @@ def parse_arguments() -> argparse.Namespace:
     add("--naive-lead", type=float, default=6.0, help="seconds from writing the jobs to their run")
     add("--batch-size", type=int, help="REMINDER_BATCH_SIZE (default: the app's)")
     add("--threads", type=int, help="REMINDER_SEND_THREADS (default: the app's)")
+    add("--lanes", type=int, help="REMINDER_LANES (default: the app's)")
     add(
         "--postgres-url",
         default=DEFAULT_POSTGRES_URL,
@@ -653,6 +655,7 @@ def dispatcher_settings(app: Any) -> dict[str, Any]:
     return {
         "batch_size": settings.batch_size,
         "threads": threads if threads else 1,  # before the rewrite: one send at a time
+        "lanes": getattr(settings, "lanes", 1),  # batches in flight per process
         "lease_seconds": settings.lease.total_seconds(),
     }
 
@@ -722,6 +725,8 @@ def main() -> int:
                 extra["REMINDER_BATCH_SIZE"] = str(options.batch_size)
             if options.threads:
                 extra["REMINDER_SEND_THREADS"] = str(options.threads)
+            if options.lanes:
+                extra["REMINDER_LANES"] = str(options.lanes)
             env = app_environment(database_url, new_vapid_private_key(), **extra)
             sinks, twilio_port = start_sinks(kids, env, workdir, n, twilio)
             env.update(

@@ -6,9 +6,10 @@ number of dispatchers share the outbox without claiming a row twice. Every later
 about a claimed row is conditional on the claim still being this worker's (``claimed_by``
 and state ``sending``): a dispatcher whose lease ran out and whose rows someone else took
 changes nothing. Settling writes one statement per distinct outcome of a batch (nearly
-always one: "sent"), and marks the rows changed for sync (``sync_version`` NULL, stamped
-at commit), so members' phones pull their reminders' new state without their
-appointments changing.
+always one: "sent"), and stamps the rows changed for sync in the same statement (the
+sync clock's next value, taken under its lock), so members' phones pull their reminders'
+new state without their appointments changing. Claims and renewals are marked
+``sync_untracked``: their transactions skip the commit-time look for pending rows.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def _take(
                 attempts=rd.attempts + 1,
             )
             .returning(rd)  # the claimed rows themselves: no second query to load them
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, sync_untracked=True)
         )
     )
 
@@ -108,7 +109,7 @@ def renew(
             .where(rd.id.in_(wanted), ours(worker))
             .values(lease_until=now + lease)
             .returning(rd.id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, sync_untracked=True)
         )
     )
 
@@ -129,7 +130,6 @@ class Settle:
         values: dict[str, Any] = {
             "state": self.state,
             "lease_until": None,
-            "sync_version": None,  # the member's phones pull the new state
         }
         if not self.requeue:  # a row put back keeps the error of its last real attempt
             values["last_error"] = self.last_error
@@ -154,8 +154,14 @@ def settle(db: Session, worker: str, outcomes: Mapping[str, Settle]) -> set[str]
     for delivery_id, outcome in outcomes.items():
         groups[outcome].append(delivery_id)
     recorded: set[str] = set()
+    if not groups:
+        return recorded
+    # The rows' sync stamp is written by the settle itself (one write per row, not a
+    # second UPDATE at commit): the clock's next value, whose lock is held until commit
+    # as every stamping transaction's is (api/sync/tracking.py).
+    version = tracking.tick(db)
     for outcome, ids in groups.items():
-        values = outcome.values()
+        values = {**outcome.values(), "sync_version": version}
         recorded.update(
             db.scalars(
                 update(rd)
@@ -165,8 +171,6 @@ def settle(db: Session, worker: str, outcomes: Mapping[str, Settle]) -> set[str]
                 .execution_options(synchronize_session=False)
             )
         )
-    if recorded:
-        tracking.mark_pending(db, "reminder_deliveries")
     return recorded
 
 

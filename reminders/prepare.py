@@ -62,7 +62,11 @@ def prepare(db: Session, rows: list[ReminderDelivery], now: datetime) -> Prepare
         for account_id, found in push_targets(db, accounts).items()
     }
     phones = {a.phone for a in accounts.values() if a.phone}
-    opted_out = set(db.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))))
+    opted_out = (
+        set(db.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))))
+        if phones
+        else set()
+    )
     described = _describe(db, rows, accounts, now)
 
     for row in rows:

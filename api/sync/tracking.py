@@ -158,8 +158,10 @@ def _mark_flush(session: Session, *_args: Any) -> None:
 
 
 def _mark_statement(state: ORMExecuteState) -> None:
-    # Anything but a SELECT may write (text() statements included): check at commit.
-    if not state.is_select:
+    # Anything but a SELECT may write (text() statements included): check at commit. A
+    # statement that says it writes no tracked table (``sync_untracked``: the outbox's
+    # claims and lease renewals) spares its transaction the check.
+    if not state.is_select and not state.execution_options.get("sync_untracked"):
         state.session.info[_FLAG] = True
 
 

@@ -3,7 +3,8 @@
 Index ``i`` (0 <= i < N) is one member ``bench-m-<i>`` with one Web Push device (the push
 sink's subscription ``i``, endpoint ``.../push/<i>``), a phone number (``twilio_sink.
 phone_number(i)``: ``+1555`` and 7 digits), a data key, and one appointment tomorrow
-(``bench-a-<i>``, title sealed with the member's key). ``fresh_deliveries`` then puts
+(``bench-a-<i>``, title sealed with the member's key), all stamped for sync as the app
+would have (``stamp_for_sync``). ``fresh_deliveries`` then puts
 exactly one pending reminder delivery per index in a truncated outbox, on one channel, so
 the sink's per-index counts say which delivery arrived how often.
 """
@@ -121,6 +122,24 @@ def insert_members(database_url: str, subscriptions: list[list[str]], keyring: A
         conn.execute(APPOINTMENTS_SQL, params)
         seal_titles(conn, keyring, len(subscriptions), now)
     vacuum_analyze(database_url, "accounts", "devices", "appointments", "member_keys")
+    return time.perf_counter() - began
+
+
+def stamp_for_sync(app: Any) -> float:
+    """Stamp what the fixture inserted as the app's own commits would have (its sync
+    triggers left every appointment pending): with the app's ``tracking.stamp``, in one
+    transaction, then fresh statistics. Left pending, the dispatcher's first commit would
+    stamp all of them, and every later commit's check for pending rows would scan the
+    whole appointments table (the planner, told they are all pending, picks a seq scan).
+    Returns the seconds it took."""
+    began = time.perf_counter()
+    try:
+        from api.sync import tracking
+    except ImportError:  # an app without sync tracking: nothing to stamp
+        return 0.0
+    with app.extensions["homeward.db"].sessionmaker.begin() as db:
+        tracking.stamp(db)
+    vacuum_analyze(app.config["DATABASE_URL"], "appointments")
     return time.perf_counter() - began
 
 

@@ -148,6 +148,7 @@ def run_naive(bench: Any, run: Any, grace: str = "none", schedulers: int = 1) ->
     run.maxrss_mb = [f["ru_maxrss_mb"] for f in finals]
     run.postgres_cpu = box["postgres_cpu"]
     run.machine_busy = box["machine_busy"]
+    bench.others(run, box)
     events: Counter[str] = Counter()
     for final in finals:
         events.update(final["events"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -56,38 +57,25 @@ def run() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     dispatcher = Dispatcher.for_app(app)
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(
+
+    def every(job: Any, job_id: str, *, start_now: bool = False, **interval: float) -> None:
+        # (APScheduler reads next_run_time=None as "paused": leave it out to wait one interval.)
+        first: dict[str, Any] = {"next_run_time": utcnow()} if start_now else {}
+        scheduler.add_job(
+            job, "interval", id=job_id, max_instances=1, coalesce=True, **first, **interval
+        )
+
+    every(
         dispatcher.run_until_idle,
-        "interval",
+        "dispatch",
+        start_now=True,
         seconds=app.config["REMINDER_DISPATCH_INTERVAL"],
-        id="dispatch",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
     )
-    scheduler.add_job(
-        extend_plans,
-        "interval",
-        hours=1,
-        args=[app],
-        id="plan",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
-    )
-    # The service's one scheduler process also keeps sync's tombstones within their horizon.
-    scheduler.add_job(
-        purge_sync, "interval", hours=6, args=[app], id="sync-purge", max_instances=1, coalesce=True
-    )
-    scheduler.add_job(
-        purge_outbox,
-        "interval",
-        hours=1,
-        args=[app],
-        id="outbox-purge",
-        max_instances=1,
-        coalesce=True,
-    )
+    every(lambda: extend_plans(app), "plan", start_now=True, hours=1)
+    # The service's one scheduler process also keeps sync's tombstones within their horizon
+    # and the outbox within its retention.
+    every(lambda: purge_sync(app), "sync-purge", hours=6)
+    every(lambda: purge_outbox(app), "outbox-purge", hours=1)
     log.info("reminder dispatcher started", extra={"worker": dispatcher.worker})
     try:
         scheduler.start()

@@ -528,7 +528,10 @@ def print_peak(run: Run) -> None:
     print(
         f"time until the last one: {peak['last_after_go_s']:.1f} s after the start "
         f"({peak['last_after_last_due_s']:.1f} s after the last due time); "
-        f"{run.per_second:.0f} deliveries/s over {run.seconds:.1f} s"
+        f"{run.per_second:.0f} deliveries/s over {run.seconds:.1f} s; CPU per delivery: "
+        f"dispatchers {per_delivery_ms(run.worker_cpu, run)} ms, PostgreSQL "
+        f"{per_delivery_ms(run.postgres_cpu, run)} ms; busy {100 * run.machine_busy:.0f}%, "
+        f"others {fmt(None if run.others_busy is None else 100 * run.others_busy, '.0f')}%"
     )
     print(
         f"lateness (first accepted - due_at): p50 {fmt(peak['lateness_p50_s'], '.1f')} s, "

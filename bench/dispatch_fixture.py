@@ -18,17 +18,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 ZONES = ("America/Chicago", "America/New_York", "America/Los_Angeles", "America/Denver")
-KINDS = (
-    "supervision",
-    "court",
-    "treatment",
-    "medical",
-    "benefits",
-    "id_documents",
-    "job_interview",
-    "housing",
-    "other",
-)
+
+
+def appointment_kinds() -> list[str]:
+    """reminders/models.py's appointment kinds (imported late: the app is on sys.path then)."""
+    from reminders.models import Kind
+
+    return [kind.value for kind in Kind]
+
+
 MEMBER_PREFIX = "bench-m-"
 
 ACCOUNTS_SQL = """
@@ -95,7 +93,7 @@ def insert_members(database_url: str, subscriptions: list[list[str]], keyring: A
         "n": len(subscriptions),
         "now": now,
         "zones": list(ZONES),
-        "kinds": list(KINDS),
+        "kinds": appointment_kinds(),
         "occurrence": now + timedelta(hours=26),
     }
     with psycopg.connect(database_url) as conn:

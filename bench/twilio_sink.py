@@ -28,14 +28,17 @@ import json
 import os
 import re
 import secrets
+import sys
 import time
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
-from push_sink import Counts, Handler, count_commands, emit, listen, serve_commands
+from push_sink import ROOT, Counts, Handler, count_commands, emit, listen, serve_commands
 
-API_VERSION = "2010-04-01"
+sys.path.insert(0, str(ROOT))
+from tests.fakes.twilio_api import API_VERSION, message_resource  # noqa: E402 (after the path)
+
 PHONE_PREFIX = "+1555"  # + 7 digits: the bench's numbers, one per index
 FROM_NUMBER = "+15005550006"
 _MESSAGES = re.compile(rb"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages\.json$")
@@ -111,34 +114,11 @@ def messages_handler(counts: Counts, account_sid: str, auth_token: str) -> Handl
             return refuse(400, "Bad Request", 21602, "Message body is required.")
         counts.accept(index)
         sid = "SM" + secrets.token_hex(16)
-        uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json"
-        now = date()
-        return response(
-            201,
-            "Created",
-            {
-                "account_sid": account_sid,
-                "api_version": API_VERSION,
-                "body": text,
-                "date_created": now,
-                "date_sent": None,
-                "date_updated": now,
-                "direction": "outbound-api",
-                "error_code": None,
-                "error_message": None,
-                "from": from_,
-                "messaging_service_sid": service,
-                "num_media": "0",
-                "num_segments": "1" if len(text) <= 160 else str(-(-len(text) // 153)),
-                "price": None,
-                "price_unit": "USD",
-                "sid": sid,
-                "status": "queued" if from_ else "accepted",
-                "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
-                "to": to,
-                "uri": uri,
-            },
+        created = date()
+        resource = message_resource(
+            account_sid, sid, to=to, from_=from_, body=text, service_sid=service, created=created
         )
+        return response(201, "Created", resource)
 
     return handle
 

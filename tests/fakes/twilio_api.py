@@ -88,6 +88,44 @@ _GSM_BASIC = frozenset(
 _GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 
+def message_resource(
+    account_sid: str,
+    sid: str,
+    *,
+    to: str,
+    from_: str | None,
+    body: str,
+    service_sid: str | None,
+    created: str,
+    num_media: int = 0,
+) -> dict[str, Any]:
+    """The Message resource Twilio answers a create with (also bench/twilio_sink.py's)."""
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json"
+    return {
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "body": body,
+        "date_created": created,
+        "date_sent": None,
+        "date_updated": created,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": from_,  # null until a number is picked when only a Messaging Service is given
+        "messaging_service_sid": service_sid,
+        "num_media": str(num_media),
+        "num_segments": str(num_segments(body)),
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        # Twilio answers "accepted" when a Messaging Service still has to choose a sender.
+        "status": "queued" if from_ else "accepted",
+        "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
+        "to": to,
+        "uri": uri,
+    }
+
+
 def num_segments(body: str) -> int:
     """SMS segments: GSM-7 160 septets (153 per part when split), else UCS-2 70 (67)."""
     if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in body):
@@ -281,30 +319,16 @@ class TwilioApi(BackgroundServer):
 
         sid = "SM" + secrets.token_hex(16)
         now = datetime.now(UTC)
-        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json"
-        resource = {
-            "account_sid": self.account_sid,
-            "api_version": API_VERSION,
-            "body": body,
-            "date_created": format_datetime(now),  # RFC 2822, as Twilio sends dates
-            "date_sent": None,
-            "date_updated": format_datetime(now),
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": from_,  # null until a number is picked when only a Messaging Service is given
-            "messaging_service_sid": service_sid,
-            "num_media": str(len(form.get("MediaUrl", []))),
-            "num_segments": str(num_segments(body)),
-            "price": None,
-            "price_unit": "USD",
-            "sid": sid,
-            # Twilio answers "accepted" when a Messaging Service still has to choose a sender.
-            "status": "queued" if from_ else "accepted",
-            "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
-            "to": to,
-            "uri": uri,
-        }
+        resource = message_resource(
+            self.account_sid,
+            sid,
+            to=to,
+            from_=from_,
+            body=body,
+            service_sid=service_sid,
+            created=format_datetime(now),  # RFC 2822, as Twilio sends dates
+            num_media=len(form.get("MediaUrl", [])),
+        )
         sms = SentSms(to, from_, body, service_sid, time.time(), sid, form)
         with self._arrived:
             self._resources[sid] = resource

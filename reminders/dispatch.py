@@ -268,20 +268,14 @@ class Dispatcher:
         released = 0
         now = self.clock()
         outcomes: dict[str, Settle] = {}
-        retry_delay: dict[int, timedelta] = {}
+        delays: dict[int, timedelta] = {}
         for job in jobs:
             result = results.get(job.delivery_id)
             if result is None:
                 outcomes[job.delivery_id] = outbox.RELEASE
                 released += 1
                 continue
-            outcome = outcome_of(job, result, now, self.settings)
-            if outcome.due_at is not None:  # a retry: one jitter per attempt count
-                delay = retry_delay.setdefault(job.attempts, outcome.due_at - now)
-                outcome = Settle(
-                    DeliveryState.PENDING, last_error=outcome.last_error, due_at=now + delay
-                )
-            outcomes[job.delivery_id] = outcome
+            outcomes[job.delivery_id] = outcome_of(job, result, now, self.settings, delays)
         for attempt in range(SETTLE_ATTEMPTS):
             # The sends happened: losing their results would send them again after the
             # lease. A database blip is waited out (settling twice is harmless: it is

@@ -131,14 +131,14 @@ class Settle:
             "state": self.state,
             "lease_until": None,
         }
-        if not self.requeue:  # a row put back keeps the error of its last real attempt
+        if self.requeue:  # put back: keeps the error of its last real attempt
+            values["attempts"] = rd.attempts - 1
+        else:
             values["last_error"] = self.last_error
         if self.sent_at is not None:
             values["sent_at"] = self.sent_at
         if self.due_at is not None:
             values["due_at"] = self.due_at
-        if self.requeue:
-            values["attempts"] = rd.attempts - 1
         return values
 
 

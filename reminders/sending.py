@@ -149,14 +149,21 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
     return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
 
 
-def outcome_of(job: Job, result: Result, now: datetime, settings: Settings) -> Settle:
-    """What a send's result means for its outbox row."""
+def outcome_of(
+    job: Job,
+    result: Result,
+    now: datetime,
+    settings: Settings,
+    delays: dict[int, timedelta] | None = None,
+) -> Settle:
+    """What a send's result means for its outbox row. ``delays``, shared by a batch's
+    rows, gives one jittered retry delay per attempt count: a batch settles in a statement
+    or two, and different batches still retry at different times."""
     if result.outcome is Outcome.SENT:
         return Settle(DeliveryState.SENT, sent_at=now)
     if result.outcome is Outcome.RETRY and job.attempts < settings.max_attempts:
-        # One jittered delay per attempt count in a batch: a batch settles in a statement
-        # or two, and different batches still retry at different times.
-        retry_at = now + backoff(job.attempts, settings)
+        delays = {} if delays is None else delays
+        retry_at = now + delays.setdefault(job.attempts, backoff(job.attempts, settings))
         if retry_at < job.occurrence_at:
             return Settle(DeliveryState.PENDING, last_error=result.error, due_at=retry_at)
         return Settle(DeliveryState.FAILED, last_error=f"{result.error}; {reach.NO_TIME_LEFT}")

@@ -170,11 +170,18 @@ def sign_in(
 ) -> tuple[Account, TokenPair]:
     """Exchange a username and password for a new session. Unknown user and wrong
     password are refused alike, in the same time."""
-    account = db.scalar(select(Account).where(Account.username_key == username_key(username)))
-    verified = passwords.verify_password(account.password_hash if account else None, password)
+    # Only the three columns a refusal needs: a whole Account (its encrypted profile
+    # decrypted) would cost a known username measurably more than an unknown one.
+    found = db.execute(
+        select(Account.id, Account.password_hash, Account.disabled_at).where(
+            Account.username_key == username_key(username)
+        )
+    ).first()
+    verified = passwords.verify_password(found.password_hash if found else None, password)
     # A disabled account hears what a wrong password hears, after the same work.
-    if not verified or account is None or account.disabled_at is not None:
+    if not verified or found is None or found.disabled_at is not None:
         raise Problem(401, BAD_CREDENTIALS, kind="invalid-credentials")
+    account = db.get_one(Account, found.id)
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
     return account, start_session(db, account, device_name, now)

@@ -9,7 +9,7 @@ from flask import Flask, g, request
 from flask_compress import Compress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import config, crypto, db, errors, extensions, observability
+from api.core import config, crypto, db, errors, extensions, observability
 
 JSON_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -38,11 +38,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api = extensions.init_app(app)
     _register_request_boundary(app)
 
-    from api import health
     from api.accounts import cli as accounts_cli
     from api.accounts import export as _accounts_export  # noqa: F401 (registers its exporter)
     from api.accounts import routes as accounts_routes
-    from api.migrate import db_cli
+    from api.core import health
+    from api.core.migrate import db_cli
 
     api.register_blueprint(accounts_routes.auth_blp)
     api.register_blueprint(accounts_routes.me_blp)

@@ -2,8 +2,8 @@
 
 from api.accounts import models as accounts_models  # noqa: F401
 from api.checkins import models as checkins_models  # noqa: F401
-from api.crypto import models as crypto_models  # noqa: F401
-from api.db import Base
+from api.core.crypto import models as crypto_models  # noqa: F401
+from api.core.db import Base
 from api.mentors import models as mentors_models  # noqa: F401
 from api.sync import models as sync_models  # noqa: F401
 from reminders import models as reminders_models  # noqa: F401

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from api.accounts import operators
 from api.accounts.models import Role
-from api.db import commit_session, get_session, utcnow
+from api.core.db import commit_session, get_session, utcnow
 
 users_cli = AppGroup("users", help="Staff and admin accounts; disabling any account.")
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts import tokens
 from api.accounts.models import Account, Device
-from api.errors import Problem, not_found
+from api.core.errors import Problem, not_found
 
 
 def _check_push_endpoint(endpoint: str) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, AuthSession, Device, RecoveryCode
-from api.data_rights import exporter
+from api.accounts.rights import exporter
 
 
 @exporter

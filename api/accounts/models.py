@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, str_enum, utcnow
+from api.core.db import Base, IdMixin, TimestampMixin, UTCDateTime, str_enum, utcnow
 
 
 class NotificationDetail(enum.StrEnum):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, Role
 from api.accounts.service import create_account, sign_out_everywhere, username_key
-from api.errors import Problem
+from api.core.errors import Problem
 
 # The roles an operator manages; members and mentors register themselves.
 OPERATED_ROLES = (Role.STAFF, Role.ADMIN)

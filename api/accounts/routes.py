@@ -8,13 +8,13 @@ from typing import Any
 from flask import Response, current_app
 from flask_smorest import Blueprint
 
-from api import data_rights
 from api.accounts import devices, schemas, service
+from api.accounts import rights as data_rights
+from api.accounts.auth import current_account, current_auth_session, login_required
 from api.accounts.models import Role
-from api.auth import current_account, current_auth_session, login_required
-from api.db import get_session, utcnow
-from api.errors import Problem
-from api.extensions import limiter, username_key
+from api.core.db import get_session, utcnow
+from api.core.errors import Problem
+from api.core.extensions import limiter, username_key
 
 auth_blp = Blueprint(
     "auth",

@@ -11,8 +11,8 @@ from typing import Any
 import marshmallow as ma
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from api.fields import LocalTime, PhoneNumber, Text, TimeZone
-from api.schemas import PatchSchema
+from api.core.fields import LocalTime, PhoneNumber, Text, TimeZone
+from api.core.schemas import PatchSchema
 
 LOCALES = ("en", "es")
 USERNAME = ma.validate.Regexp(

@@ -16,10 +16,10 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import signals
 from api.accounts import passwords, tokens
 from api.accounts.models import Account, AuthSession, RecoveryCode, RefreshToken, Role
-from api.errors import Problem, not_found
+from api.core import signals
+from api.core.errors import Problem, not_found
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
+from api.accounts.rights import exporter
 from api.checkins import service
 from api.checkins.models import Checkin, CheckinResponse
-from api.data_rights import exporter
 
 
 @exporter

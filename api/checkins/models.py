@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.crypto.sealed import SealedText
-from api.db import Base, TimestampMixin, UTCDateTime, new_id, utcnow
+from api.core.crypto.sealed import SealedText
+from api.core.db import Base, TimestampMixin, UTCDateTime, new_id, utcnow
 from api.sync.models import SyncTracked, sync_indexes
 
 

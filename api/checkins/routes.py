@@ -7,13 +7,13 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
+from api.accounts.auth import current_account, login_required
 from api.accounts.models import Role
-from api.auth import current_account, login_required
 from api.checkins import schemas, service
 from api.checkins.models import Checkin
-from api.db import get_session, utcnow
+from api.core.db import get_session, utcnow
+from api.core.pagination import PageArgs, envelope
 from api.mentors import access, alerts
-from api.pagination import PageArgs, envelope
 from reminders.reach import Configured
 
 checkins_blp = Blueprint(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.checkins.models import Need
-from api.fields import StrictBoolean, Text
-from api.pagination import page_schema
-from api.schemas import PatchSchema
+from api.core.fields import StrictBoolean, Text
+from api.core.pagination import page_schema
+from api.core.schemas import PatchSchema
 
 CLIENT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 

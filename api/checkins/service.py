@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.checkins.models import Checkin, CheckinResponse
-from api.db import insert_ignoring_conflicts, new_id
-from api.errors import Problem, not_found
-from api.pagination import paginate
+from api.core.db import insert_ignoring_conflicts, new_id
+from api.core.errors import Problem, not_found
+from api.core.pagination import paginate
 
 # A phone's clock may be off; a check-in "made" further ahead than this is refused.
 CLOCK_SLACK = timedelta(days=1)

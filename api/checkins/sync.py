@@ -10,12 +10,12 @@ import marshmallow as ma
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from api import signals
 from api.accounts.models import Account
 from api.accounts.service import display_names
 from api.checkins import schemas, service
 from api.checkins.models import Checkin, CheckinResponse
-from api.db import utcnow
+from api.core import signals
+from api.core.db import utcnow
 from api.sync import registry
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
 

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.checkins.models import Checkin
-from api.errors import Problem, not_found
+from api.core.errors import Problem, not_found
+from api.core.pagination import paginate
 from api.mentors.models import CHECKIN_SCOPES, AccessLogEntry, Grant, Scope
 from api.mentors.service import active_grant, in_force
-from api.pagination import paginate
 from reminders.models import Appointment
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.data_rights import exporter
-from api.db import utcnow
+from api.accounts.rights import exporter
+from api.core.db import utcnow
 from api.mentors import access, service
 from api.mentors.models import Invite
 

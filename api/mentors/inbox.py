@@ -25,10 +25,10 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, Role
+from api.accounts.rights import after_erase
 from api.accounts.service import display_names
 from api.checkins.models import Checkin
-from api.data_rights import after_erase
-from api.db import insert_ignoring_conflicts
+from api.core.db import insert_ignoring_conflicts
 from api.mentors import access
 from api.mentors.models import Grant, Scope
 from api.mentors.service import in_force

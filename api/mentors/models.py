@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import Base, IdMixin, UTCDateTime, utcnow
+from api.core.db import Base, IdMixin, UTCDateTime, utcnow
 from api.sync.models import SyncTracked, sync_indexes
 
 

@@ -7,13 +7,13 @@ from typing import Any
 from flask import current_app, g
 from flask_smorest import Blueprint
 
+from api.accounts.auth import current_account, login_required
 from api.accounts.models import Role
-from api.auth import current_account, login_required
-from api.db import get_session, utcnow
-from api.errors import not_found
-from api.extensions import limiter
+from api.core.db import get_session, utcnow
+from api.core.errors import not_found
+from api.core.extensions import limiter
+from api.core.pagination import PageArgs, envelope
 from api.mentors import access, schemas, service
-from api.pagination import PageArgs, envelope
 
 invites_blp = Blueprint(
     "invites", __name__, url_prefix="/api/v1/invites", description="A member invites a mentor."

@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 
-from api.fields import StrictBoolean
+from api.core.fields import StrictBoolean
+from api.core.pagination import page_schema
+from api.core.schemas import PatchSchema
 from api.mentors.models import Scope
-from api.pagination import page_schema
-from api.schemas import PatchSchema
 
 SCOPES = [s.value for s in Scope]
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, aliased
 from api.accounts.models import Account
 from api.accounts.service import display_names
 from api.accounts.tokens import digest
-from api.errors import Problem, not_found
+from api.core.errors import Problem, not_found
+from api.core.pagination import paginate
 from api.mentors.models import Grant, Invite
-from api.pagination import paginate
 
 INVITE_TTL = timedelta(hours=48)
 # Letters and digits that cannot be mistaken for one another when read aloud or typed:

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from api import signals
 from api.accounts.models import Account, Role
+from api.accounts.rights import after_erase
 from api.accounts.service import display_names
 from api.checkins.models import Checkin
-from api.data_rights import after_erase
-from api.db import insert_ignoring_conflicts, utcnow
+from api.core import signals
+from api.core.db import insert_ignoring_conflicts, utcnow
 from api.mentors import access, inbox
 from api.mentors.models import Grant
 from api.mentors.service import in_force

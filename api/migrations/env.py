@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from api.migrate import include_object
+from api.core.migrate import include_object
 from api.models import metadata
 
 config = context.config

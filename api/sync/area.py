@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api import signals
 from api.accounts.models import Account
-from api.db import utcnow
-from api.errors import not_found
+from api.core import signals
+from api.core.db import utcnow
+from api.core.errors import not_found
 from api.sync.models import MemberArea
 
 

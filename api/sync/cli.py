@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.orm import Session
 
-from api.db import commit_session, get_session, utcnow
+from api.core.db import commit_session, get_session, utcnow
 from api.sync import tracking
 from api.sync.models import PushReceipt, SyncClock, Tombstone
 

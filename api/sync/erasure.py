@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.data_rights import after_erase
+from api.accounts.rights import after_erase
 from api.sync.models import Tombstone
 
 

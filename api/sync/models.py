@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import Base, UTCDateTime, utcnow
+from api.core.db import Base, UTCDateTime, utcnow
 
 PENDING = text("sync_version IS NULL")
 

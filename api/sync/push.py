@@ -17,8 +17,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.db import insert_ignoring_conflicts
-from api.errors import Problem
+from api.core.db import insert_ignoring_conflicts
+from api.core.errors import Problem
 from api.sync import registry, tracking
 from api.sync.models import PushReceipt, Tombstone
 

@@ -10,11 +10,11 @@ from typing import Any
 from flask import Response, request
 from flask_smorest import Blueprint
 
+from api.accounts.auth import current_account, login_required
 from api.accounts.models import Role
-from api.auth import current_account, login_required
-from api.db import get_session, utcnow
-from api.errors import Problem
-from api.extensions import accepts_any_body
+from api.core.db import get_session, utcnow
+from api.core.errors import Problem
+from api.core.extensions import accepts_any_body
 from api.sync import area, pull, push, schemas
 
 sync_blp = Blueprint(

@@ -65,7 +65,7 @@ def _move_clock(session: Session, statement: str) -> int:
     value = session.execute(text(statement), {"now": now}).scalar()
     if value is None:
         # The migration made the row; an emptied table (tests) gets it back.
-        from api.db import insert_ignoring_conflicts
+        from api.core.db import insert_ignoring_conflicts
         from api.sync.models import SyncClock
 
         insert_ignoring_conflicts(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import api.db
+import api.core.db
 
 # revision identifiers, used by Alembic.
 revision: str = "0001_accounts"
@@ -47,10 +47,10 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("quiet_hours_start", sa.String(length=5), nullable=True),
         sa.Column("quiet_hours_end", sa.String(length=5), nullable=True),
-        sa.Column("password_changed_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("password_changed_at", api.core.db.UTCDateTime(), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("username_key", name=op.f("uq_accounts_username_key")),
     )
@@ -58,11 +58,11 @@ def upgrade() -> None:
         "auth_sessions",
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("device_name", sa.String(length=80), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("last_used_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("refresh_expires_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("absolute_expires_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("last_used_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("refresh_expires_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("absolute_expires_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("revoked_reason", sa.String(length=32), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
@@ -80,8 +80,8 @@ def upgrade() -> None:
         "recovery_codes",
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("used_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("used_at", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
@@ -99,8 +99,8 @@ def upgrade() -> None:
         "refresh_tokens",
         sa.Column("session_id", sa.String(length=36), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("used_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("used_at", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["session_id"],

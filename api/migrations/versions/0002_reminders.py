@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import api.db
+import api.core.db
 
 # revision identifiers, used by Alembic.
 revision: str = "0002_reminders"
@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.create_table(
         "sms_opt_outs",
         sa.Column("phone", sa.String(length=20), nullable=False),
-        sa.Column("opted_out_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("opted_out_at", api.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("phone", name=op.f("pk_sms_opt_outs")),
     )
     op.create_table(
@@ -74,9 +74,9 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("planned_until", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("planned_until", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["accounts.id"],
@@ -94,7 +94,7 @@ def upgrade() -> None:
         "calendar_feeds",
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -113,8 +113,8 @@ def upgrade() -> None:
         sa.Column("endpoint_hash", sa.String(length=64), nullable=False),
         sa.Column("p256dh", sa.String(length=128), nullable=False),
         sa.Column("auth", sa.String(length=64), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("last_success_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("last_success_at", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
@@ -133,14 +133,14 @@ def upgrade() -> None:
         sa.Column("appointment_id", sa.String(length=64), nullable=False),
         sa.Column("member_id", sa.String(length=36), nullable=False),
         sa.Column("occurrence_local", sa.DateTime(), nullable=False),
-        sa.Column("occurrence_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("occurrence_at", api.core.db.UTCDateTime(), nullable=False),
         sa.Column("offset_key", sa.String(length=16), nullable=False),
         sa.Column(
             "channel",
             sa.Enum("push", "sms", name="reminder_channel", native_enum=False, length=32),
             nullable=False,
         ),
-        sa.Column("due_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("due_at", api.core.db.UTCDateTime(), nullable=False),
         sa.Column(
             "state",
             sa.Enum(
@@ -157,12 +157,12 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("lease_until", api.db.UTCDateTime(), nullable=True),
+        sa.Column("lease_until", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.String(length=300), nullable=True),
-        sa.Column("sent_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["appointment_id"],

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import api.db
+import api.core.db
 
 # revision identifiers, used by Alembic.
 revision: str = "0003_checkins_mentors"
@@ -30,12 +30,12 @@ def upgrade() -> None:
         sa.Column("mood", sa.Integer(), nullable=False),
         sa.Column("needs", sa.JSON(), nullable=False),
         sa.Column("help_requested", sa.Boolean(), nullable=False),
-        sa.Column("recorded_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("recorded_at", api.core.db.UTCDateTime(), nullable=False),
         sa.Column("wins", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("place", sa.Text(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["accounts.id"],
@@ -55,10 +55,10 @@ def upgrade() -> None:
         sa.Column("mentor_id", sa.String(length=36), nullable=False),
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.Column("share_history", sa.Boolean(), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("revoked_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("revoked_by", sa.String(length=16), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
@@ -85,10 +85,10 @@ def upgrade() -> None:
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.Column("share_history", sa.Boolean(), nullable=False),
-        sa.Column("grant_expires_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("redeemed_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("grant_expires_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("redeemed_at", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("redeemed_by", sa.String(length=36), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
@@ -114,8 +114,8 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("master_key_id", sa.String(length=16), nullable=False),
         sa.Column("wrapped_key", sa.LargeBinary(length=128), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("rotated_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("rotated_at", api.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -131,7 +131,7 @@ def upgrade() -> None:
         sa.Column("grant_id", sa.String(length=36), nullable=True),
         sa.Column("action", sa.String(length=40), nullable=False),
         sa.Column("record_ids", sa.JSON(), nullable=False),
-        sa.Column("at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("at", api.core.db.UTCDateTime(), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["grant_id"],
@@ -163,8 +163,8 @@ def upgrade() -> None:
         sa.Column("member_id", sa.String(length=36), nullable=False),
         sa.Column("mentor_id", sa.String(length=36), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["checkin_id"],
             ["checkins.id"],
@@ -231,7 +231,7 @@ def _convert_appointment_text(*, seal: bool) -> None:
     from flask import current_app
     from sqlalchemy.orm import Session
 
-    from api.crypto.vault import PREFIX, Vault
+    from api.core.crypto.vault import PREFIX, Vault
 
     vault = Vault(Session(bind=bind), current_app.extensions["homeward.keyring"])
     for row in rows:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import api.db
+import api.core.db
 
 # revision identifiers, used by Alembic.
 revision: str = "0004_directory"
@@ -40,9 +40,9 @@ def upgrade() -> None:
         sa.Column("parent_organization_id", sa.String(length=100), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["parent_organization_id"],
             ["organizations.id"],
@@ -67,9 +67,9 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=50), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_taxonomies")),
     )
     op.create_table(
@@ -95,9 +95,9 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organization_id"],
             ["organizations.id"],
@@ -155,9 +155,9 @@ def upgrade() -> None:
         sa.Column("requires_id", sa.Boolean(), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.Column("fair_chance", sa.Boolean(), nullable=True),
         sa.Column(
             "background_check",
@@ -206,9 +206,9 @@ def upgrade() -> None:
         sa.Column("path", sa.String(length=1000), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["taxonomy_terms.id"],
@@ -242,9 +242,9 @@ def upgrade() -> None:
         sa.Column("address_type", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["locations.id"],
@@ -266,9 +266,9 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["taxonomy_term_id"],
             ["taxonomy_terms.id"],
@@ -289,7 +289,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("date_posted", sa.Date(), nullable=False),
-        sa.Column("valid_through", api.db.UTCDateTime(), nullable=True),
+        sa.Column("valid_through", api.core.db.UTCDateTime(), nullable=True),
         sa.Column("employment_type", sa.JSON(), nullable=False),
         sa.Column("salary_currency", sa.String(length=3), nullable=True),
         sa.Column("salary_min", sa.Float(), nullable=True),
@@ -321,9 +321,9 @@ def upgrade() -> None:
         ),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["locations.id"],
@@ -379,9 +379,9 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["locations.id"],
@@ -422,8 +422,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("detail", sa.Text(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("resolved_at", api.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("resolved_at", api.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["job_id"],
             ["job_postings.id"],
@@ -468,9 +468,9 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["locations.id"],
@@ -508,8 +508,8 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("service_id", sa.String(length=100), nullable=True),
         sa.Column("job_id", sa.String(length=100), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -559,9 +559,9 @@ def upgrade() -> None:
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["locations.id"],
@@ -597,9 +597,9 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("source_id", sa.String(length=100), nullable=True),
-        sa.Column("last_verified_at", api.db.UTCDateTime(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("last_verified_at", api.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["locations.id"],

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import api.db
+import api.core.db
 
 revision: str = "0005_sync"
 down_revision: str | Sequence[str] | None = "0004_directory"
@@ -170,7 +170,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("body_digest", sa.String(length=64), nullable=False),
         sa.Column("answer", sa.Text(), nullable=True),
-        sa.Column("created_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -185,7 +185,7 @@ def upgrade() -> None:
         sa.Column("latitude", sa.Float(), nullable=False),
         sa.Column("longitude", sa.Float(), nullable=False),
         sa.Column("radius_km", sa.Float(), nullable=False),
-        sa.Column("updated_at", api.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", api.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],

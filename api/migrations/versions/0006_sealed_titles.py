@@ -56,7 +56,7 @@ def _convert_titles(*, seal: bool) -> None:
     from flask import current_app
     from sqlalchemy.orm import Session
 
-    from api.crypto.vault import PREFIX, Vault
+    from api.core.crypto.vault import PREFIX, Vault
 
     bind = op.get_bind()
     vault: Vault | None = None
@@ -98,7 +98,7 @@ def _convert_titles(*, seal: bool) -> None:
 
 def _sealed(vault: Any, where: tuple[str, str, str, str], title: str) -> bool:
     """Sealed already? A plaintext title that merely starts like ciphertext is not."""
-    from api.crypto.vault import PREFIX, DecryptionError
+    from api.core.crypto.vault import PREFIX, DecryptionError
 
     if not title.startswith(PREFIX):
         return False

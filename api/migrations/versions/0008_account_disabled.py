@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import api.db
+import api.core.db
 
 revision: str = "0008_account_disabled"
 down_revision: str | Sequence[str] | None = "0007_sync_held"
@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("accounts", sa.Column("disabled_at", api.db.UTCDateTime(), nullable=True))
+    op.add_column("accounts", sa.Column("disabled_at", api.core.db.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:

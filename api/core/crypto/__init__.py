@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask, Response
 
-from api.crypto.vault import (
+from api.core.crypto.vault import (
     MASTER_KEY_SETTINGS,
     DecryptionError,
     Keyring,
@@ -41,7 +41,7 @@ MISCONFIGURED_RETRY_AFTER = "300"
 def init_app(app: Flask) -> None:
     """Give every session of this app the keyring, register ``flask keys``, answer a data
     key that cannot be unwrapped with 503, and check one data key now."""
-    from api.crypto import cli, sealed
+    from api.core.crypto import cli, sealed
 
     keyring = Keyring.from_config(app.config)
     app.extensions["homeward.keyring"] = keyring
@@ -76,7 +76,7 @@ def _probe_at_start(app: Flask) -> None:
 def _misconfigured(error: MasterKeyError) -> Response:
     from flask import request
 
-    from api.errors import problem_response
+    from api.core.errors import problem_response
 
     log.error(
         f"a member's data key cannot be unwrapped: check {MASTER_KEY_SETTINGS}",

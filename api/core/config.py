@@ -241,7 +241,7 @@ def load(instance_path: str) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        # Swagger UI's files come from the app itself (api/docs_assets.py), not a CDN, so
+        # Swagger UI's files come from the app itself (api/core/docs_assets.py), not a CDN, so
         # the docs work offline; no validator badge (it would call validator.swagger.io).
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},

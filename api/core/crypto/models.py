@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import Base, UTCDateTime, utcnow
+from api.core.db import Base, UTCDateTime, utcnow
 
 
 class MemberKey(Base):

@@ -13,7 +13,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.routing import BaseConverter
 
-from api.errors import PROBLEM_JSON, ProblemSchema, http_exception_response
+from api.core.errors import PROBLEM_JSON, ProblemSchema, http_exception_response
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
@@ -93,7 +93,7 @@ def init_app(app: Flask) -> HomewardApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
     )
-    from api import docs_assets
+    from api.core import docs_assets
 
     app.register_blueprint(docs_assets.blp)
     limiter.init_app(app)

@@ -20,7 +20,7 @@ from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
-from api.errors import PROBLEM_BASE, PROBLEM_JSON
+from api.core.errors import PROBLEM_BASE, PROBLEM_JSON
 
 INTERNAL = (
     500,

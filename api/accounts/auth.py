@@ -15,9 +15,9 @@ from flask_smorest import Blueprint
 
 from api.accounts import service
 from api.accounts.models import Account, AuthSession, Role
-from api.db import get_session, utcnow
-from api.errors import Problem
-from api.extensions import BEARER
+from api.core.db import get_session, utcnow
+from api.core.errors import Problem
+from api.core.extensions import BEARER
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -117,7 +117,7 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # A lock held longer than this is a 503 (api/errors.py), not a hung request.
+        # A lock held longer than this is a 503 (api/core/errors.py), not a hung request.
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         # Deleted rows are overwritten, not left in free pages (erasure, crypto-shredding).
         cursor.execute("PRAGMA secure_delete=ON")

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, object_session
 
-from api.crypto.vault import vault_of
-from api.db import new_id
+from api.core.crypto.vault import vault_of
+from api.core.db import new_id
 
 # What the column holds between a write and the flush that seals it; never plaintext.
 PENDING = "hw1:pending"

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import Connection
 
-from api.db import get_db
+from api.core.db import get_db
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 

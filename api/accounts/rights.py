@@ -4,7 +4,7 @@ Each domain registers an exporter (what it holds about an account, decrypted) wi
 ``exporter``; the export is their union. Erasure destroys the member's data key first
 (so ciphertext copied out of the live database can no longer be opened with it) and then
 deletes the account, whose rows go with it (ON DELETE CASCADE). After the commit, SQLite's
-write-ahead log is checkpointed and truncated (api/erasure_files.py), so no file keeps the
+write-ahead log is checkpointed and truncated (api/core/erasure_files.py), so no file keeps the
 rows. A database backup taken before the erasure holds the wrapped key too, until that
 backup expires: keep backup retention short (docs/privacy.md).
 """
@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from api import erasure_files
 from api.accounts import passwords
 from api.accounts.models import Account
-from api.crypto import vault_of
-from api.crypto.models import MemberKey
-from api.errors import Problem
+from api.core import erasure_files
+from api.core.crypto import vault_of
+from api.core.crypto.models import MemberKey
+from api.core.errors import Problem
 
 Exporter = Callable[[Session, Account], dict[str, Any]]
 _EXPORTERS: list[Exporter] = []

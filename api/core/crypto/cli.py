@@ -9,9 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from api import config
-from api.crypto import vault
-from api.db import get_db, utcnow
+from api.core import config
+from api.core.crypto import vault
+from api.core.db import get_db, utcnow
 
 keys_cli = AppGroup("keys", help="Master and data keys.")
 

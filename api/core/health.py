@@ -7,10 +7,10 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
-from api import crypto
-from api.db import get_db
-from api.errors import problem_response, retry_after_seconds
-from api.migrate import current_revision, head_revision
+from api.core import crypto
+from api.core.db import get_db
+from api.core.errors import problem_response, retry_after_seconds
+from api.core.migrate import current_revision, head_revision
 
 log = logging.getLogger(__name__)
 blp = Blueprint("ops", __name__)

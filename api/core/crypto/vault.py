@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.crypto.models import MemberKey
-from api.db import insert_ignoring_conflicts, utcnow
+from api.core.crypto.models import MemberKey
+from api.core.db import insert_ignoring_conflicts, utcnow
 
 PREFIX = "hw1:"
 NONCE_BYTES = 12
@@ -206,7 +206,7 @@ def vault_of(db: Session) -> Vault:
     if vault is None:
         keyring = db.info.get("keyring")
         if keyring is None:
-            raise RuntimeError("this session has no keyring (was api.crypto.init_app called?)")
+            raise RuntimeError("this session has no keyring (was api.core.crypto.init_app called?)")
         vault = Vault(db, keyring)
         db.info["vault"] = vault
     return vault

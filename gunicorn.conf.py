@@ -15,9 +15,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # gunicorn's own workers, except that what gunicorn itself refuses (limits below, bytes that
 # are not HTTP) is answered as problem+json like every other error, not as an HTML page.
 worker_class = (
-    "api.gunicorn_workers.ProblemThreadWorker"
+    "api.core.gunicorn_workers.ProblemThreadWorker"
     if threads > 1
-    else "api.gunicorn_workers.ProblemSyncWorker"
+    else "api.core.gunicorn_workers.ProblemSyncWorker"
 )
 # gunicorn's defaults, stated: a search's query (at most 200 characters, even
 # percent-encoded) fits the request line many times over; beyond these, 414 and 431.
@@ -50,7 +50,7 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
 def on_starting(server):
     # Only here are both known: the worker count (after command-line overrides) and the
     # app's settings (preloaded). gunicorn turns RuntimeError into "Error: ..." and exit 1.
-    from api.config import shared_limits_problem
+    from api.core.config import shared_limits_problem
 
     app = getattr(server.app, "callable", None)
     settings = app.config if app is not None else os.environ

@@ -230,7 +230,7 @@ def migrate(env: dict[str, str]) -> None:
 APP_FACTS = """
 import json
 from api import create_app
-from api.extensions import limiter
+from api.core.extensions import limiter
 app = create_app()
 c = app.config
 print(json.dumps({
@@ -265,7 +265,7 @@ def stored_password_hash(database_url: str) -> str:
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import text
 
-    from api.db import make_engine
+    from api.core.db import make_engine
 
     engine = make_engine(database_url)
     try:

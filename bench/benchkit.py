@@ -128,7 +128,7 @@ def migrated_app(env: dict[str, str]) -> Any:
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     from api import create_app
-    from api.migrate import upgrade
+    from api.core.migrate import upgrade
 
     app = create_app()
     with app.app_context():

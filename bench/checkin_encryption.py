@@ -18,7 +18,7 @@ Each with two variants, interleaved round by round (the order alternating) so th
 the same machine:
 
 * ``sealed``: Homeward as it is;
-* ``bypassed``: ``api.crypto.vault.Vault.seal``/``open`` replaced, in this process only and
+* ``bypassed``: ``api.core.crypto.vault.Vault.seal``/``open`` replaced, in this process only and
   only during that variant's turns, by identity functions keeping the ``hw1:`` prefix. No
   AES-GCM and no ``member_keys`` lookup; the ``SealedText`` attribute machinery still runs.
   The bypassed variant has its own member and mentor (their rows hold ``hw1:`` + plaintext,
@@ -96,7 +96,7 @@ class Person:
 @contextlib.contextmanager
 def sealing_bypassed() -> Iterator[None]:
     """Vault.seal/open as identity (keeping the prefix), for as long as the block runs."""
-    from api.crypto.vault import PREFIX, Vault
+    from api.core.crypto.vault import PREFIX, Vault
 
     real_seal, real_open = Vault.seal, Vault.open
 
@@ -272,7 +272,7 @@ def measure_operation(
 def vault_micro(app: Any, member: Person, n: int = 2000) -> dict[str, float]:
     """Microseconds per seal and per open of the note alone, and per data-key fetch (one
     SELECT of member_keys plus the unwrap), in one session: no request around them."""
-    from api.crypto import vault_of
+    from api.core.crypto import vault_of
 
     with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
         vault = vault_of(db)

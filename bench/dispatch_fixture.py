@@ -147,7 +147,7 @@ def seal_titles(conn: Any, keyring: Any, n: int, now: datetime) -> None:
     as the app would have (the vault's own seal, its keys given instead of read)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from api.crypto.vault import Vault
+    from api.core.crypto.vault import Vault
 
     vault = Vault(None, keyring)  # type: ignore[arg-type]  # never reads: keys are given
     with conn.cursor().copy(

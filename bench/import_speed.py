@@ -84,7 +84,7 @@ def baseline(app: Any, services: int) -> tuple[float, int]:
     """Plain executemany INSERTs of as many rows into the same tables."""
     from sqlalchemy import insert
 
-    from api.db import utcnow
+    from api.core.db import utcnow
     from resources.models import (
         Address,
         Language,
@@ -236,7 +236,7 @@ def database(backend: str, workdir: Path, admin_url: str, name: str) -> Iterator
 
 def environment(url: str, vapid: str, workdir: Path) -> dict[str, str]:
     """The app's environment: this database, a random master key, a throwaway instance."""
-    from api.crypto.vault import encode_key
+    from api.core.crypto.vault import encode_key
 
     return app_environment(
         url,

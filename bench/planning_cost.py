@@ -5,7 +5,7 @@ appointment row without planning, on SQLite and PostgreSQL.
     .venv/bin/python bench/planning_cost.py [--appointments N] [--database sqlite|postgresql|both]
 
 For each database (a SQLite file in a temporary folder; a throwaway PostgreSQL database,
-dropped at the end), migrated with ``api.migrate.upgrade(app)``, with ``--members`` members
+dropped at the end), migrated with ``api.core.migrate.upgrade(app)``, with ``--members`` members
 (US time zones, quiet hours 22:00-07:00) inserted first, it times ``--appointments``
 appointments of each variant, one transaction per appointment as the API's
 ``POST /api/v1/appointments`` has (member loaded, work done, COMMIT), the two variants
@@ -86,7 +86,7 @@ def insert_members(app: Any, count: int) -> list[str]:
     from sqlalchemy import insert
 
     from api.accounts.models import Account
-    from api.db import utcnow
+    from api.core.db import utcnow
 
     now = utcnow()
     rows = [
@@ -183,7 +183,7 @@ def measure_pair(
     """The baseline and service.create, interleaved appointment by appointment, so both
     see the same machine (other load, the database's size) at the same moment."""
     from api.accounts.models import Account
-    from api.db import utcnow
+    from api.core.db import utcnow
 
     sessions = app.extensions["homeward.db"].sessionmaker
     pg = PostgresCpu(database_url) if backend == "postgresql" else None
@@ -238,7 +238,7 @@ def measure_plan_alone(app: Any, backend: str, shape: str, n: int) -> Result:
     """planning.plan() for the same inputs, no database: the pure computing part."""
     from zoneinfo import ZoneInfo
 
-    from api.db import utcnow
+    from api.core.db import utcnow
     from reminders import planning
 
     quiet = planning.QuietHours.of("22:00", "07:00")

@@ -392,8 +392,8 @@ def run(args: argparse.Namespace) -> None:
         benchkit.fresh_postgres_database(args.postgres_url, "homeward_bench_search") as url,
     ):
         from api import create_app
-        from api.db import get_session
-        from api.migrate import upgrade
+        from api.core.db import get_session
+        from api.core.migrate import upgrade
         from resources import schemas, search
 
         app = create_app(

@@ -349,7 +349,7 @@ def seed_directory(app: Any, rng: random.Random, inside: int, outside: int) -> s
     Returns the ids of the services inside."""
     from sqlalchemy import insert
 
-    from api.db import commit_session, get_session, new_id
+    from api.core.db import commit_session, get_session, new_id
     from resources import indexing
     from resources.models import (
         Address,

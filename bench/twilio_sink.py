@@ -37,7 +37,7 @@ from urllib.parse import parse_qs
 from push_sink import ROOT, Counts, Handler, count_commands, emit, listen, serve_commands
 
 sys.path.insert(0, str(ROOT))
-from tests.fakes.twilio_api import API_VERSION, message_resource  # noqa: E402 (after the path)
+from tests.fakes.twilio_api import message_resource
 
 PHONE_PREFIX = "+1555"  # + 7 digits: the bench's numbers, one per index
 FROM_NUMBER = "+15005550006"

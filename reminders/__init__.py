@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from api import signals
+from api.core import signals
 
 # Profile changes that move reminders: their local times, quiet hours or destination.
 REPLAN_ON = {"timezone", "quiet_hours", "phone", "notification_detail"}

@@ -11,7 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from api.db import utcnow
+from api.core.db import utcnow
 from reminders import outbox, service
 from reminders.dispatch import Dispatcher
 

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts.devices import forget_gone_devices
-from api.db import insert_ignoring_conflicts, utcnow
+from api.core.db import insert_ignoring_conflicts, utcnow
 from reminders import fallback, outbox, reach
 from reminders.channels import Outcome, Result
 from reminders.models import DeliveryState, SmsOptOut

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.data_rights import exporter
+from api.accounts.rights import exporter
 from reminders.models import Appointment, CalendarFeed, NoticeKind, ReminderDelivery
 
 APPOINTMENT_FIELDS = (

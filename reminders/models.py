@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.crypto.sealed import SealedText
-from api.db import Base, IdMixin, TimestampMixin, UTCDateTime, new_id, str_enum, utcnow
+from api.core.crypto.sealed import SealedText
+from api.core.db import Base, IdMixin, TimestampMixin, UTCDateTime, new_id, str_enum, utcnow
 from api.sync.models import PENDING, SyncTracked, sync_indexes
 
 
@@ -75,7 +75,7 @@ class Appointment(SyncTracked, TimestampMixin, Base):
     # Client-supplied (the phone creates records offline) or generated.
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
     member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    # Free text the member wrote ("Court date: see PO"): only ciphertext (api.crypto).
+    # Free text the member wrote ("Court date: see PO"): only ciphertext (api.core.crypto).
     title_sealed: Mapped[str] = mapped_column("title", Text)
     kind: Mapped[Kind] = mapped_column(str_enum(Kind, "appointment_kind"))
     # Wall-clock time where the appointment happens, plus its IANA zone: local stays local.

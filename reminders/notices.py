@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, NotificationDetail
-from api.crypto import vault_of
+from api.core.crypto import vault_of
 from reminders import reach, texts
 from reminders.models import REMINDABLE, Appointment, Channel, NoticeKind, ReminderDelivery
 from reminders.planning import to_local

@@ -10,12 +10,12 @@ from flask_smorest import Blueprint
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from api.accounts.auth import current_account, login_required
 from api.accounts.models import Account, Role
-from api.auth import current_account, login_required
-from api.db import get_session, utcnow
-from api.errors import Problem
-from api.extensions import accepts_form_body, limiter
-from api.pagination import PageArgs, envelope
+from api.core.db import get_session, utcnow
+from api.core.errors import Problem
+from api.core.extensions import accepts_form_body, limiter
+from api.core.pagination import PageArgs, envelope
 from reminders import calendar, inbound, schemas, service
 from reminders.models import Appointment, Channel
 from reminders.reach import Configured, Reach, reach

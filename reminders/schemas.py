@@ -9,9 +9,9 @@ from typing import Any
 
 import marshmallow as ma
 
-from api.fields import Text, TimeZone
-from api.pagination import page_schema
-from api.schemas import PatchSchema
+from api.core.fields import Text, TimeZone
+from api.core.pagination import page_schema
+from api.core.schemas import PatchSchema
 from reminders.models import APPOINTMENT_CHANNELS, Kind, Status
 from reminders.planning import parse_offset
 

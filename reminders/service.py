@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.accounts.tokens import digest
-from api.crypto import vault_of
-from api.db import insert_ignoring_conflicts, new_id, utcnow
-from api.errors import Problem, not_found
+from api.core.crypto import vault_of
+from api.core.db import insert_ignoring_conflicts, new_id, utcnow
+from api.core.errors import Problem, not_found
 from api.sync import tracking
 from reminders import deliveries, planning
 from reminders.models import (

@@ -14,7 +14,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, Device
-from api.errors import Problem
+from api.core.errors import Problem
 from api.sync import registry, tracking
 from api.sync.models import Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms

@@ -20,7 +20,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db import commit_session, get_session, utcnow
+from api.core.db import commit_session, get_session, utcnow
 from resources import indexing
 from resources.importers import import_paths
 from resources.models import (

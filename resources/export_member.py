@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.data_rights import exporter
+from api.accounts.rights import exporter
 from resources import service
 from resources.models import ListingReport
 

@@ -15,8 +15,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from api.db import get_session
-from api.errors import not_found
+from api.core.db import get_session
+from api.core.errors import not_found
 from resources import hsds, search
 from resources.hsds_fields import row_fields
 from resources.models import (

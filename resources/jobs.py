@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.db import new_id
-from api.errors import Problem, not_found
+from api.core.db import new_id
+from api.core.errors import Problem, not_found
 from resources import indexing
 from resources.models import JobPosting
 from resources.service import new_location

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import Base, UTCDateTime, new_id, str_enum, utcnow
+from api.core.db import Base, UTCDateTime, new_id, str_enum, utcnow
 from api.sync.models import SyncTracked, sync_indexes
 
 ID = 100  # length of an id column

@@ -9,11 +9,11 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
+from api.accounts.auth import current_account, login_required
 from api.accounts.models import Role
-from api.auth import current_account, login_required
-from api.db import get_session, utcnow
-from api.extensions import limiter
-from api.pagination import PageArgs, envelope
+from api.core.db import get_session, utcnow
+from api.core.extensions import limiter
+from api.core.pagination import PageArgs, envelope
 from resources import jobs, schemas, search, service, views, write_schemas
 
 resources_blp = Blueprint(

@@ -8,8 +8,8 @@ from typing import Any
 
 import marshmallow as ma
 
-from api.fields import Text
-from api.pagination import page_schema
+from api.core.fields import Text
+from api.core.pagination import page_schema
 from resources.models import (
     BackgroundCheck,
     EmploymentType,

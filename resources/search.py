@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from api.errors import Problem
+from api.core.errors import Problem
 from resources.indexing import tokens
 from resources.models import (
     Attribute,

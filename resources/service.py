@@ -12,9 +12,9 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.db import insert_ignoring_conflicts, new_id, utcnow
-from api.errors import Problem, not_found
-from api.pagination import paginate
+from api.core.db import insert_ignoring_conflicts, new_id, utcnow
+from api.core.errors import Problem, not_found
+from api.core.pagination import paginate
 from resources import indexing, search
 from resources.hours import format_clock, parse_clock
 from resources.models import (

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from api import signals
 from api.accounts.models import Account
-from api.db import hw_distance
-from api.errors import Problem
+from api.core import signals
+from api.core.db import hw_distance
+from api.core.errors import Problem
 from api.sync import registry
 from api.sync.area import Area
 from api.sync.models import MemberArea, Tombstone

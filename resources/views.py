@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db import hw_distance
+from api.core.db import hw_distance
 from resources.hours import DAY, WEEKDAYS, format_clock
 from resources.models import (
     Address,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from api.fields import StrictBoolean, Text, TimeZone
-from api.schemas import PatchSchema
+from api.core.fields import StrictBoolean, Text, TimeZone
+from api.core.schemas import PatchSchema
 from resources.hours import WEEKDAYS, parse_clock
 from resources.models import EmploymentType, ReportReason, ServiceStatus
 from resources.schemas import BACKGROUND, YES_NO_UNKNOWN, SalarySchema

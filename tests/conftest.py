@@ -30,8 +30,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from api import create_app
-from api.extensions import limiter
-from api.migrate import upgrade
+from api.core.extensions import limiter
+from api.core.migrate import upgrade
 from api.models import metadata
 
 BACKENDS = ("sqlite", "postgresql")

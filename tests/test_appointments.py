@@ -34,7 +34,7 @@ DEFAULT_OFFSETS = ["7d@10:00", "3d@10:00", "1d@10:00", "2h"]
 
 @pytest.fixture
 def clock() -> Iterator[Any]:
-    """'Now' is NOW for the whole test (the app's clock is api.db.utcnow)."""
+    """'Now' is NOW for the whole test (the app's clock is api.core.db.utcnow)."""
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 

@@ -56,7 +56,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.extensions import limiter
+from api.core.extensions import limiter
 from api.models import metadata
 from resources import indexing
 from resources.models import JobPosting, Organization

@@ -43,7 +43,7 @@ CHECKIN_KEYS = {
 
 @pytest.fixture
 def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the app's clock is api.db.utcnow)."""
+    """'Now' is NOW until the test moves it (the app's clock is api.core.db.utcnow)."""
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 

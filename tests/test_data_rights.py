@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from api.crypto import DecryptionError, vault_of
+from api.core.crypto import DecryptionError, vault_of
 from api.models import metadata
 from tests.conftest import assert_problem
 from tests.test_encryption import (

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from api import create_app
-from api.migrate import upgrade
+from api.core.migrate import upgrade
 from tests.conftest import TEST_CONFIG, _postgres_database
 from tests.fakes.push_service import PushService
 from tests.fakes.tcp_proxy import TcpProxy
@@ -523,7 +523,7 @@ def test_programming_and_integrity_errors_are_not_reported_as_outages(backend, t
     from sqlalchemy import insert, text
 
     from api.accounts.models import Account
-    from api.db import get_session
+    from api.core.db import get_session
 
     with _served(backend, tmp_path) as served:
         app = served.app
@@ -549,7 +549,7 @@ def test_programming_and_integrity_errors_are_not_reported_as_outages(backend, t
 def test_the_classifier_tells_connection_failures_from_bugs():
     from sqlalchemy import exc
 
-    from api.errors import database_unavailable
+    from api.core.errors import database_unavailable
 
     def wrapped(orig: Exception, cls: type[exc.DBAPIError] = exc.OperationalError) -> Exception:
         return cls("SELECT 1", {}, orig)

@@ -23,8 +23,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from api.db import commit_session, get_session
-from api.migrate import upgrade
+from api.core.db import commit_session, get_session
+from api.core.migrate import upgrade
 from resources import indexing
 from resources.models import (
     Attribute,

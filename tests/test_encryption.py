@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.accounts import passwords
-from api.crypto import DecryptionError, Keyring, vault_of
-from api.crypto.vault import decode_key, encode_key, key_id
-from api.migrate import upgrade
+from api.core.crypto import DecryptionError, Keyring, vault_of
+from api.core.crypto.vault import decode_key, encode_key, key_id
+from api.core.migrate import upgrade
 from api.models import metadata
 from tests.conftest import TEST_CONFIG
 

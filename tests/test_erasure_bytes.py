@@ -215,8 +215,8 @@ def test_the_checkpoint_waits_for_a_reader_of_an_older_snapshot_and_then_empties
     import sqlite3
     import threading
 
-    from api.db import make_engine
-    from api.erasure_files import checkpoint_sqlite
+    from api.core.db import make_engine
+    from api.core.erasure_files import checkpoint_sqlite
 
     path = tmp_path / "busy.sqlite3"
     engine = make_engine(f"sqlite:///{path}")

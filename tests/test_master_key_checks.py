@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from api import create_app
-from api.crypto.vault import decode_key, encode_key, key_id
+from api.core.crypto.vault import decode_key, encode_key, key_id
 from tests.conftest import TEST_CONFIG, assert_problem
 
 CHECKINS = "/api/v1/checkins"

@@ -47,7 +47,7 @@ ALWAYS = {"id", "recorded_at", "created_at"}
 
 @pytest.fixture
 def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the app's clock is api.db.utcnow)."""
+    """'Now' is NOW until the test moves it (the app's clock is api.core.db.utcnow)."""
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 

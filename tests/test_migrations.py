@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from api import create_app
-from api.migrate import current_revision, head_revision, include_object
+from api.core.migrate import current_revision, head_revision, include_object
 from api.models import metadata
 from tests.conftest import TEST_CONFIG
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from api.observability import JsonFormatter, RequestIdFilter
+from api.core.observability import JsonFormatter, RequestIdFilter
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_an_unexpected_database_error_logs_where_not_what(app, log_lines):
 
     from api import create_app
     from api.accounts.models import Account
-    from api.db import get_session
+    from api.core.db import get_session
     from tests.conftest import TEST_CONFIG
 
     broken = create_app({**TEST_CONFIG, "DATABASE_URL": app.config["DATABASE_URL"]})

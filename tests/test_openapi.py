@@ -50,9 +50,9 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from api.accounts import service
 from api.accounts.models import Role
-from api.db import commit_session, get_session, utcnow
-from api.errors import PROBLEM_JSON
-from api.extensions import limiter
+from api.core.db import commit_session, get_session, utcnow
+from api.core.errors import PROBLEM_JSON
+from api.core.extensions import limiter
 
 OPENAPI_PATH = "/api/openapi.json"
 CONTRACT_PATHS = (

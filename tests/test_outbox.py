@@ -27,8 +27,8 @@ from py_vapid import Vapid02
 from sqlalchemy import event, func, insert, select, text, update
 
 from api import create_app
-from api.extensions import limiter
-from api.migrate import upgrade
+from api.core.extensions import limiter
+from api.core.migrate import upgrade
 from reminders import outbox
 from reminders.channels import VAPID_LIFETIME, VAPID_RENEW_BEFORE, VapidTokens
 from reminders.cli import purge_outbox

@@ -14,7 +14,7 @@ import uuid
 import pytest
 import requests
 
-from api.config import shared_limits_problem
+from api.core.config import shared_limits_problem
 from tests.conftest import production_env, running_gunicorn, start_gunicorn, stop_gunicorn
 
 REDIS_URI = "redis://127.0.0.1:6379/15"

@@ -13,7 +13,7 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 ATTEMPTS = """
 import json, sys
 from api import create_app
-from api.migrate import upgrade
+from api.core.migrate import upgrade
 app = create_app({
     "DATABASE_URL": sys.argv[1], "RATELIMIT_STORAGE_URI": sys.argv[2],
     "RATELIMIT_KEY_PREFIX": sys.argv[3], "SECRET_KEY": "test", "LOG_LEVEL": "ERROR",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from api.accounts.models import Account, Device
-from api.crypto import vault_of
+from api.core.crypto import vault_of
 from reminders.dispatch import Dispatcher
 from reminders.models import Appointment, DeliveryState, ReminderDelivery, SmsOptOut
 

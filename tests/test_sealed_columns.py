@@ -23,10 +23,10 @@ from sqlalchemy import text
 
 from api import create_app
 from api.accounts import passwords
-from api.crypto import vault_of
-from api.crypto.sealed import sealed_fields
-from api.db import Base
-from api.migrate import upgrade
+from api.core.crypto import vault_of
+from api.core.crypto.sealed import sealed_fields
+from api.core.db import Base
+from api.core.migrate import upgrade
 from api.models import metadata
 from tests.conftest import TEST_CONFIG
 from tests.sync_helpers import pull, records

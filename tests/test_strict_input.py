@@ -25,8 +25,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from api.fields import StrictBoolean
-from api.schemas import PatchSchema
+from api.core.fields import StrictBoolean
+from api.core.schemas import PatchSchema
 from resources.models import Organization
 from tests.conftest import (
     TEST_CONFIG,

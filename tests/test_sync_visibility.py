@@ -16,7 +16,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from api.db import utcnow
+from api.core.db import utcnow
 from api.mentors import service as mentors
 from api.mentors.models import Grant
 from api.sync import tracking
@@ -168,7 +168,7 @@ def test_migration_0007_holds_what_mentors_phones_were_sent_before_it(empty_data
     """Mentors' phones synced before sync_held existed: the access log says what they were
     sent, so a revocation after the upgrade still reaches them by id."""
     from api import create_app
-    from api.migrate import upgrade
+    from api.core.migrate import upgrade
     from tests.conftest import TEST_CONFIG, Accounts
 
     app = create_app({**TEST_CONFIG, "DATABASE_URL": empty_database_url})

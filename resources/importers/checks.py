@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Enum, Float, Integer, String
 from sqlalchemy.sql.schema import Column
 
-from api.db import UTCDateTime
+from api.core.db import UTCDateTime
 from resources import hours
 
 REQUIRED: dict[str, tuple[str, ...]] = {

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from api.db import utcnow
+from api.core.db import utcnow
 from resources import indexing, reentry_terms
 from resources.importers.batch import Batch, Row
 from resources.importers.checks import check, coerce

@@ -29,8 +29,7 @@ from api.core.db import Base
 from api.core.migrate import upgrade
 from api.models import metadata
 from tests.conftest import TEST_CONFIG
-from tests.sync_helpers import pull, records
-from tests.test_encryption import (
+from tests.core.test_encryption import (
     APPOINTMENTS,
     appointment,
     engine_of,
@@ -40,8 +39,9 @@ from tests.test_encryption import (
     session_of,
     share,
 )
+from tests.sync.helpers import pull, records
 
-PRIVACY = Path(__file__).resolve().parent.parent / "docs" / "privacy.md"
+PRIVACY = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"
 WRITERS = {"member", "mentor", "phone", "server", "choice"}
 
 

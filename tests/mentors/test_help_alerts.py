@@ -74,7 +74,7 @@ def ask_for_help(client, member, **fields):
 def alerts(app, **where):
     """Help-alert rows of the outbox that the dispatcher sends (push and SMS), as plain
     dicts. The in-app rows, delivered by the mentor's pull, are tested in
-    tests/test_help_reach.py."""
+    tests/mentors/test_help_reach.py."""
     rd = ReminderDelivery
     with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
         query = select(rd).where(rd.kind == NoticeKind.HELP_ALERT, rd.channel != Channel.APP)

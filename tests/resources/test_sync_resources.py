@@ -20,7 +20,15 @@ import pytest
 import time_machine
 
 from tests.conftest import assert_problem
-from tests.sync_helpers import (
+from tests.resources.test_directory_search import (
+    RESOURCES,
+    SF,
+    Directory,
+    haversine,
+    north_of,
+    place,
+)
+from tests.sync.helpers import (
     AREA,
     CHICAGO,
     MEMBER_TABLES,
@@ -42,14 +50,6 @@ from tests.sync_helpers import (
     rest_appointment,
     rest_checkin,
     table_changes,
-)
-from tests.test_directory_search import (
-    RESOURCES,
-    SF,
-    Directory,
-    haversine,
-    north_of,
-    place,
 )
 
 JOBS = "/api/v1/jobs"

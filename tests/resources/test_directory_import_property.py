@@ -22,7 +22,7 @@ from resources.export import export_json, export_tabular
 from resources.importers import import_paths
 from tests.conftest import _empty_tables
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data"
+DATA = Path(__file__).resolve().parents[3] / "shared/data"
 EXAMPLES = DATA / "hsds-3.0/examples"
 COMPILED = DATA / "hsds-3.0/schema/compiled"
 OHANA = DATA / "ohana-smc"

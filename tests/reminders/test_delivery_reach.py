@@ -17,7 +17,7 @@ from sqlalchemy import select
 from reminders.dispatch import Dispatcher
 from reminders.models import DeliveryState, ReminderDelivery, SmsOptOut
 from tests.conftest import assert_problem
-from tests.sync_helpers import Phone
+from tests.sync.helpers import Phone
 
 APPOINTMENTS = "/api/v1/appointments"
 PHONE = "+14155550123"

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from api.core.crypto import DecryptionError, vault_of
 from api.models import metadata
 from tests.conftest import assert_problem
-from tests.test_encryption import (
+from tests.core.test_encryption import (
     CHECKINS,
     appointment,
     checkin,

@@ -23,7 +23,7 @@ from resources.importers import import_paths
 from resources.importers.store import MODELS
 from resources.models import BackgroundCheck, Organization, Service, YesNoUnknown
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data"
+DATA = Path(__file__).resolve().parents[3] / "shared/data"
 OHANA = DATA / "ohana-smc"
 EXAMPLES = DATA / "hsds-3.0/examples"
 COMPILED = DATA / "hsds-3.0/schema/compiled"

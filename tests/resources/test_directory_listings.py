@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import assert_problem
-from tests.test_directory_search import (
+from tests.resources.test_directory_search import (
     NOW,
     RESOURCES,
     SF,

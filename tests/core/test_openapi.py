@@ -78,7 +78,7 @@ CHECKS = [
 # Fixed, so a failure found once is found again on the next run and in CI.
 SEED = 20240601
 # Per operation, for the fuzzing phase; the coverage phase adds its own boundary cases.
-# Raise it for a deeper run: OPENAPI_MAX_EXAMPLES=300 pytest tests/test_openapi.py
+# Raise it for a deeper run: OPENAPI_MAX_EXAMPLES=300 pytest tests/core/test_openapi.py
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_MAX_EXAMPLES", "25"))
 # Request fields a member's own value can fill, wherever they appear.
 CREDENTIAL_FIELDS = frozenset(

@@ -289,7 +289,7 @@ def test_a_mentor_phone_loses_the_fields_of_a_narrowed_grant(
 def test_a_member_phone_keeps_no_listing_outside_a_moved_area(
     app: Flask, run_scenario: Scenario, strategy: str
 ) -> None:
-    from tests.test_directory_search import SF, Directory, north_of, place
+    from tests.resources.test_directory_search import SF, Directory, north_of, place
 
     directory = Directory(app, app.test_client())
     here = {directory.add(n, locations=[place(f"{n} hall", SF)]) for n in ("Pantry", "Clinic")}

@@ -21,7 +21,7 @@ from api.mentors import service as mentors
 from api.mentors.models import Grant
 from api.sync import tracking
 from api.sync.models import HeldRecord
-from tests.sync_helpers import (
+from tests.sync.helpers import (
     CHECKINS,
     NOW,
     Phone,

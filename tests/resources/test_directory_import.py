@@ -30,7 +30,7 @@ from resources.models import (
     TaxonomyTerm,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data"
+DATA = Path(__file__).resolve().parents[3] / "shared/data"
 OHANA = DATA / "ohana-smc"
 TABLES = (Organization, Location, Service, ServiceAtLocation, Address, Phone, Schedule, Language)
 

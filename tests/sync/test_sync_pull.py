@@ -23,7 +23,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tests.conftest import assert_problem
-from tests.sync_helpers import (
+from tests.resources.test_directory_search import SF, Directory, place
+from tests.sync.helpers import (
     APPOINTMENTS,
     CHECKINS,
     CHICAGO,
@@ -54,10 +55,9 @@ from tests.sync_helpers import (
     rest_checkin,
     revoke,
 )
-from tests.test_directory_search import SF, Directory, place
 
 # The default plan of a 2026-10-20 09:00 Chicago appointment (14:00Z), as in
-# tests/test_appointments.py: 7, 3 and 1 days before at 10:00 local, and 2 hours before.
+# tests/reminders/test_appointments.py: 7, 3 and 1 days before at 10:00 local, and 2 hours before.
 OCCURRENCE_1020 = datetime(2026, 10, 20, 14, 0, tzinfo=UTC)
 DUE_1020 = {
     "7d": datetime(2026, 10, 13, 15, 0, tzinfo=UTC),

@@ -22,8 +22,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.test_data_rights import add_device, erase
-from tests.test_encryption import (
+from tests.accounts.test_data_rights import add_device, erase
+from tests.core.test_encryption import (
     appointment,
     checkin,
     every_stored_value,

@@ -24,7 +24,7 @@ import time_machine
 from api.checkins.models import Checkin
 from reminders.models import Appointment
 from tests.conftest import assert_problem
-from tests.sync_helpers import (
+from tests.sync.helpers import (
     CHECKINS,
     CHICAGO,
     GRANTS,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from reminders.dispatch import Dispatcher
 from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery, SmsOptOut
-from tests.sync_helpers import (
+from tests.sync.helpers import (
     CHECKINS,
     Phone,
     check_columns,
@@ -26,7 +26,7 @@ from tests.sync_helpers import (
     revoke,
     table_changes,
 )
-from tests.sync_helpers import push as sync_push
+from tests.sync.helpers import push as sync_push
 
 ALERT_EN = "Someone you support asked for help. Open Homeward to see."
 MAE_PHONE = "+14155550101"

@@ -42,7 +42,7 @@ rd = ReminderDelivery
 T0 = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 
 
-# -- helpers (the way tests/test_reminder_dispatch.py makes members and appointments) -----
+# -- helpers (the way tests/reminders/test_reminder_dispatch.py makes members and appointments) -----
 
 
 def _sessions(app: Flask) -> Any:

@@ -18,7 +18,8 @@ import pytest
 import time_machine
 
 from tests.conftest import assert_problem
-from tests.sync_helpers import (
+from tests.resources.test_directory_search import Directory
+from tests.sync.helpers import (
     ACCESS_LOG,
     CHECKINS,
     ME,
@@ -46,7 +47,6 @@ from tests.sync_helpers import (
     revoke,
     table_changes,
 )
-from tests.test_directory_search import Directory
 
 NOTE = "Landlord says out by Friday unless I pay"
 WINS = "Finished the forklift certificate"

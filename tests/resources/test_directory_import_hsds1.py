@@ -35,7 +35,7 @@ from resources.models import (
 )
 
 HSDS1 = Path(__file__).resolve().parent / "data/hsds-1.1"
-DATA = Path(__file__).resolve().parents[2] / "shared/data"
+DATA = Path(__file__).resolve().parents[3] / "shared/data"
 MODELS = (
     Organization,
     Location,

@@ -10,8 +10,9 @@ import enum
 import math
 import select
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Enum, MetaData, String, create_engine, event
@@ -19,6 +20,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 # Stable constraint names, so Alembic migrations are the same on every backend.
 NAMING_CONVENTION = {
@@ -94,6 +97,22 @@ def insert_ignoring_conflicts(
     # RETURNING counts what went in on both backends (rowcount is -1 under psycopg here).
     keys = list(model.__table__.primary_key.columns)  # type: ignore[attr-defined]
     return len(db.execute(statement.returning(*keys)).all())
+
+
+CHUNK = 500  # values per IN list (PostgreSQL allows 65,535 bound parameters in all)
+
+
+def in_chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size``, for IN lists that must stay bounded. The
+    one way every domain splits them."""
+    chunk: list[T] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def hw_distance(lat1: float, lng1: float, lat2: float, lng2: float) -> float | None:

@@ -27,10 +27,14 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
-def paginate(db: Session, query: Select[Any], page: int, page_size: int) -> tuple[list[Any], int]:
-    """One page of ``query`` (already ordered) and the total count."""
+def paginate(
+    db: Session, query: Select[Any], page: int, page_size: int, *, rows: bool = False
+) -> tuple[list[Any], int]:
+    """One page of ``query`` (already ordered) and the total count: its first column's
+    values, or with ``rows`` the whole rows. The one way every list of this API pages."""
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = db.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
+    page_query = query.limit(page_size).offset((page - 1) * page_size)
+    items = db.execute(page_query).all() if rows else db.scalars(page_query).all()
     return list(items), total
 
 

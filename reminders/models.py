@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.crypto.sealed import SealedText
 from api.core.db import Base, IdMixin, TimestampMixin, UTCDateTime, new_id, str_enum, utcnow
-from api.sync.models import PENDING, SyncTracked, sync_indexes
+from api.sync.models import PENDING, SyncStampedOnRequest, SyncTracked, sync_indexes
 
 
 class Kind(enum.StrEnum):
@@ -113,7 +113,7 @@ CLAIMABLE = text("state = 'pending' AND channel <> 'app'")
 LEASED = text("state = 'sending'")
 
 
-class ReminderDelivery(IdMixin, Base):
+class ReminderDelivery(SyncStampedOnRequest, IdMixin, Base):
     """The outbox: one row per notice and channel, claimed with a lease.
 
     A reminder's key is (appointment, occurrence, offset, channel). Other notices (see
@@ -154,10 +154,9 @@ class ReminderDelivery(IdMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # The synced ``reminders`` table's own change tracking: NULL when the row is new or the
-    # dispatcher settled it, stamped with the sync clock at commit (api/sync/tracking.py).
+    # sync_version (SyncStampedOnRequest): the synced ``reminders`` table's own change
+    # tracking, NULL when the row is new or the dispatcher settled it, stamped at commit.
     # No trigger: a claim ('sending') is not news worth the clock's lock.
-    sync_version: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (
         UniqueConstraint(

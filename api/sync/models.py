@@ -20,10 +20,53 @@ PENDING = text("sync_version IS NULL")
 
 
 class SyncTracked:
-    """Columns of a table whose rows phones sync (see the module docstring)."""
+    """Columns of a table whose rows phones sync (see the module docstring).
+
+    A model with this mixin is the one declaration of a synced table: the commit hook
+    stamps it (``tracked_tables``), and a test holds the migrations to a trigger on it."""
 
     sync_version: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sync_created: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class SyncStampedOnRequest:
+    """A table with a sync clock value but no triggers: its writers say when they left
+    rows pending (``tracking.mark_pending``), because most of its writes are not news (the
+    reminder outbox's claims and lease renewals)."""
+
+    sync_version: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+def _declared(mixin: type) -> dict[str, str]:
+    """Table name -> key column of every mapped model with ``mixin``, by their primary key."""
+    found = {}
+    for mapper in Base.registry.mappers:
+        if issubclass(mapper.class_, mixin):
+            table = mapper.local_table
+            found[table.name] = next(iter(table.primary_key.columns)).name
+    return dict(sorted(found.items()))
+
+
+_SEEN: dict[type, tuple[int, dict[str, str]]] = {}
+
+
+def _declared_now(mixin: type) -> dict[str, str]:
+    # Models are imported by their domains' init_app; a mapper added later is seen then.
+    mappers = len(Base.registry.mappers)
+    seen = _SEEN.get(mixin)
+    if seen is None or seen[0] != mappers:
+        seen = _SEEN[mixin] = (mappers, _declared(mixin))
+    return seen[1]
+
+
+def tracked_tables() -> dict[str, str]:
+    """Synced tables with triggers (``SyncTracked``): table name -> key column."""
+    return _declared_now(SyncTracked)
+
+
+def stamped_on_request() -> dict[str, str]:
+    """Synced tables without triggers (``SyncStampedOnRequest``): table name -> key column."""
+    return _declared_now(SyncStampedOnRequest)
 
 
 def sync_indexes(table: str, owner: str | None = None, key: str = "id") -> tuple[Index, ...]:

@@ -19,22 +19,12 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
-# Tracked table -> its key column. Tombstones are stamped too.
-TRACKED: dict[str, str] = {
-    "appointments": "id",
-    "checkins": "id",
-    "checkin_responses": "id",
-    "saved_listings": "id",
-    "grants": "id",
-    "services": "id",
-    "job_postings": "id",
-    "sync_member_areas": "account_id",
-}
-# Tables with no triggers (and no sync_created), stamped only in a transaction that says it
-# left rows pending with ``mark_pending``: the reminder outbox, whose claims are not news
-# (reminders/outbox.py). Every other transaction's commit does not look at them.
-ON_REQUEST: dict[str, str] = {"reminder_deliveries": "id"}
-VERSION_ONLY = {"sync_tombstones", *ON_REQUEST}
+from api.sync.models import stamped_on_request, tracked_tables
+
+# Which tables are tracked is declared once, on their models (api/sync/models.py:
+# ``SyncTracked`` tables have triggers; ``SyncStampedOnRequest`` ones, the reminder outbox,
+# are stamped only in a transaction that says it left rows pending with ``mark_pending``,
+# so every other transaction's commit does not look at them).
 _EXTRA = "homeward.sync.extra"
 _FLAG = "homeward.sync.wrote"
 
@@ -88,16 +78,16 @@ def advance(session: Session) -> int:
 
 
 def mark_pending(session: Session, table: str) -> None:
-    """This transaction left rows of an ``ON_REQUEST`` table with sync_version NULL: stamp
+    """This transaction left rows of a ``SyncStampedOnRequest`` table with sync_version NULL: stamp
     them at commit."""
-    if table not in ON_REQUEST:
+    if table not in stamped_on_request():
         raise ValueError(f"{table} is not stamped on request")
     session.info.setdefault(_EXTRA, set()).add(table)
     session.info[_FLAG] = True
 
 
 def _pending_tables(session: Session) -> list[str]:
-    names = [*TRACKED, *sorted(session.info.get(_EXTRA, ())), "sync_tombstones"]
+    names = [*tracked_tables(), *sorted(session.info.get(_EXTRA, ())), "sync_tombstones"]
     checks = ", ".join(
         f"EXISTS (SELECT 1 FROM {name} WHERE sync_version IS NULL) AS p{i}"  # noqa: S608 (names from constants)
         for i, name in enumerate(names)
@@ -134,8 +124,9 @@ def stamp(session: Session) -> int | None:
         pending.append("sync_tombstones")
     postgresql = session.get_bind().dialect.name == "postgresql"
     for name in pending:
-        key = TRACKED.get(name) or ON_REQUEST.get(name, "id")
-        created = "" if name in VERSION_ONLY else ", sync_created = COALESCE(sync_created, :v)"
+        tracked = tracked_tables()
+        key = tracked.get(name) or stamped_on_request().get(name, "id")
+        created = "" if name not in tracked else ", sync_created = COALESCE(sync_created, :v)"
         # On PostgreSQL, rows another transaction holds are its own to stamp (SKIP LOCKED
         # keeps this from ever waiting on them while holding the clock).
         where = (

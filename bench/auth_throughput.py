@@ -26,8 +26,6 @@ the run ends. Nothing outside a temporary folder is written unless ``--json`` is
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
 import http.client
 import json
 import multiprocessing
@@ -39,29 +37,27 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
+from benchkit import BENCH, ROOT, log
+from benchkit.apps import app_environment, bench_database
+from benchkit.children import stop_process_group
+from benchkit.machine import load_average
+from benchkit.report import fmt, percentile, print_context, print_table
+from benchkit.run import add_backend_arguments, run_main, temporary_folder, write_json
+
 VENV_BIN = Path(sys.executable).parent
-DEFAULT_POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 USERNAME = "bench.user"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def free_port() -> int:
@@ -152,21 +148,10 @@ def start_gunicorn(
 
 
 def stop_gunicorn(server: Server) -> None:
-    process = server.process
-    if process.poll() is not None:
+    if server.process.poll() is not None:
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)  # the group of the gunicorn we started
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-    # Workers left behind by a master that died first share its group id.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    log(f"stopped gunicorn '{server.name}' (pid {process.pid})")
+    stop_process_group(server.process, grace=15)
+    log(f"stopped gunicorn '{server.name}' (pid {server.process.pid})")
 
 
 def wait_until_answers(server: Server, path: str, timeout: float = 60.0) -> None:
@@ -195,36 +180,18 @@ def wait_until_answers(server: Server, path: str, timeout: float = 60.0) -> None
 # --------------------------------------------------------------------------- database
 
 
-@contextlib.contextmanager
-def fresh_database(kind: str, workdir: Path, postgres_url: str) -> Any:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'homeward-bench.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"homeward_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    log(f"created PostgreSQL database {name}")
-    try:
-        yield f"{postgres_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        log(f"dropped PostgreSQL database {name}")
+def run_checked(args: list[str], env: dict[str, str], failure: str) -> str:
+    """Run a command in the project's root; its stdout, or an error with its output."""
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{failure}:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
 
 
 def migrate(env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    run_checked(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env, "migration failed"
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"migration failed:\n{result.stdout}\n{result.stderr}")
 
 
 APP_FACTS = """
@@ -248,21 +215,11 @@ print(json.dumps({
 
 def app_facts(env: dict[str, str]) -> dict[str, Any]:
     """The configuration the gunicorn workers will see, read from a real create_app()."""
-    result = subprocess.run(
-        [sys.executable, "-c", APP_FACTS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"could not build the app:\n{result.stderr}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    output = run_checked([sys.executable, "-c", APP_FACTS], env, "could not build the app")
+    return dict(json.loads(output.strip().splitlines()[-1]))
 
 
 def stored_password_hash(database_url: str) -> str:
-    sys.path.insert(0, str(ROOT))
     from sqlalchemy import text
 
     from api.core.db import make_engine
@@ -484,11 +441,7 @@ def run_python(target: Target, seconds: float, concurrency: int) -> Result:
     latencies.sort()
 
     def pct(q: float) -> float | None:
-        return (
-            latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-            if latencies
-            else None
-        )
+        return percentile(latencies, q) * 1000 if latencies else None
 
     ok = statuses.get("200", 0)
     responses = sum(statuses.values())
@@ -503,8 +456,8 @@ def run_python(target: Target, seconds: float, concurrency: int) -> Result:
         errors,
         dict(statuses),
         ok / duration,
-        pct(0.50),
-        pct(0.99),
+        pct(50),
+        pct(99),
     )
 
 
@@ -551,29 +504,42 @@ def measure(
 # --------------------------------------------------------------------------- report
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+HEADERS = [
+    "endpoint",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "ratio",
+    "200s",
+    "non-200",
+    "sock err",
+    "recycles",
+]
 
 
-def print_table(results: list[Result]) -> None:
-    header = (
-        f"{'endpoint':<28} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'ratio':>8} "
-        f"{'200s':>8} {'non-200':>8} {'sock err':>8} {'recycles':>8}"
+def print_results(results: list[Result]) -> None:
+    print_table(
+        HEADERS,
+        [
+            [
+                r.endpoint,
+                f"{r.rps:.1f}",
+                fmt(r.p50_ms, ".2f"),
+                fmt(r.p99_ms, ".2f"),
+                fmt(r.ratio, ".3f"),
+                r.ok,
+                r.not_ok,
+                r.socket_errors,
+                r.worker_restarts,
+            ]
+            for r in results
+        ],
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        ratio = f"{r.ratio:.3f}" if r.ratio is not None else "-"
-        print(
-            f"{r.endpoint:<28} {r.rps:>9.1f} {fmt(r.p50_ms, '.2f'):>9} {fmt(r.p99_ms, '.2f'):>9} "
-            f"{ratio:>8} {r.ok:>8} {r.not_ok:>8} {r.socket_errors:>8} {r.worker_restarts:>8}"
-        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint")
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--concurrency", type=int, default=8, help="open connections")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per app")
@@ -583,12 +549,7 @@ def main() -> int:
         default="auto",
         help="load generator (auto: wrk when on PATH)",
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="admin URL of the server that gets the throwaway database",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    add_backend_arguments(parser, choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--keep-logs",
         action="store_true",
@@ -609,80 +570,57 @@ def main() -> int:
     elif client == "wrk" and not shutil.which("wrk"):
         parser.error("wrk is not on PATH (apt-get install wrk), use --client python")
 
-    # SIGTERM (and SIGHUP) end the run through the finally blocks, like Ctrl-C does.
-    def _terminate(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-
     # Other work on the machine skews every figure; say how busy it was before we started.
-    options.load_before = os.getloadavg()[0]
-    workdir = Path(tempfile.mkdtemp(prefix="homeward-bench-"))
+    options.load_before = load_average()
     servers: list[Server] = []
     results: list[Result] = []
-    try:
-        with fresh_database(options.database, workdir, options.postgres_url) as database_url:
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("GUNICORN_", "ARGON2_", "RATELIMIT_"))
-            }
-            env.update(
-                {
-                    "HOMEWARD_ENV": "production",
-                    "DATABASE_URL": database_url,
-                    "SECRET_KEY": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
-                    "HOMEWARD_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-                    "RATELIMIT_ENABLED": "0",
-                    # Nothing is written into the project's instance folder.
-                    "HOMEWARD_INSTANCE_PATH": str(workdir / "instance"),
-                    "GUNICORN_WORKERS": str(options.workers),
-                    "PYTHONDONTWRITEBYTECODE": "1",
-                }
-            )
+    with (
+        temporary_folder("auth", keep=options.keep_logs) as workdir,
+        bench_database(options.database, workdir, options.postgres_url, "homeward-bench") as url,
+    ):
+        env = app_environment(
+            url,
+            None,
+            {
+                "RATELIMIT_ENABLED": "0",
+                # Nothing is written into the project's instance folder.
+                "HOMEWARD_INSTANCE_PATH": str(workdir / "instance"),
+                "GUNICORN_WORKERS": str(options.workers),
+            },
             # ARGON2_* from the caller's environment are passed on on purpose: they are the
             # knob this benchmark is about.
-            env.update({k: v for k, v in os.environ.items() if k.startswith("ARGON2_")})
-            try:
-                migrate(env)
-                facts = app_facts(env)
-                if facts["RATELIMIT_ENABLED"] or facts["limiter_enabled"]:
-                    raise RuntimeError(f"RATELIMIT_ENABLED=0 is not honoured by the app: {facts}")
+            replaced=("GUNICORN_", "ARGON2_", "RATELIMIT_"),
+            passed=("ARGON2_",),
+        )
+        try:
+            migrate(env)
+            facts = app_facts(env)
+            if facts["RATELIMIT_ENABLED"] or facts["limiter_enabled"]:
+                raise RuntimeError(f"RATELIMIT_ENABLED=0 is not honoured by the app: {facts}")
 
-                homeward = start_gunicorn(
-                    "homeward", "wsgi:app", free_port(), env, workdir, options.gunicorn_arg
-                )
-                servers.append(homeward)
-                bare = start_gunicorn(
-                    "bare",
-                    "bare_app:app",
-                    free_port(),
-                    env,
-                    workdir,
-                    ["--pythonpath", str(BENCH), *options.gunicorn_arg],
-                )
-                servers.append(bare)
-                wait_until_answers(homeward, "/readyz")
-                wait_until_answers(bare, "/")
+            homeward = start_gunicorn(
+                "homeward", "wsgi:app", free_port(), env, workdir, options.gunicorn_arg
+            )
+            servers.append(homeward)
+            bare = start_gunicorn(
+                "bare",
+                "bare_app:app",
+                free_port(),
+                env,
+                workdir,
+                ["--pythonpath", str(BENCH), *options.gunicorn_arg],
+            )
+            servers.append(bare)
+            wait_until_answers(homeward, "/readyz")
+            wait_until_answers(bare, "/")
 
-                results = run_benchmark(
-                    options, client, workdir, homeward, bare, database_url, facts
-                )
-            finally:
-                for server in servers:
-                    stop_gunicorn(server)
-        if options.json:
-            options.json.parent.mkdir(parents=True, exist_ok=True)
-            options.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
-            log(f"wrote {options.json}")
-        bad = [r for r in results if r.not_ok or r.ok == 0]
-        return 1 if bad else 0
-    finally:
-        if options.keep_logs:
-            log(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            results = run_benchmark(options, client, workdir, homeward, bare, url, facts)
+        finally:
+            for server in servers:
+                stop_gunicorn(server)
+    write_json(options.json, [asdict(r) for r in results])
+    bad = [r for r in results if r.not_ok or r.ok == 0]
+    return 1 if bad else 0
 
 
 def run_benchmark(
@@ -740,7 +678,7 @@ def run_benchmark(
         ),
     ]
     # Each answers 200 with the body it should, before any load.
-    checks = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "bare GET /": lambda b: b == {},
         "GET /api/v1/me": lambda b: isinstance(b, dict) and b.get("username") == USERNAME,
         "POST /api/v1/auth/token": lambda b: (
@@ -790,13 +728,7 @@ def run_benchmark(
         f"(limiter.enabled={facts['limiter_enabled']}); "
         f"engine={facts['engine']} pool={facts['pool']}"
     )
-    print(f"code under test: {Path(facts['api_package']).parent.parent}")
-    busy = (
-        " (BUSY: other processes are using the CPUs; expect noisy figures)"
-        if options.load_before > 0.5
-        else ""
-    )
-    print(f"1-minute load average before the run: {options.load_before:.2f}{busy}")
+    print_context(options.load_before, Path(facts["api_package"]).parent.parent)
     print(flush=True)
 
     results = []
@@ -821,7 +753,7 @@ def run_benchmark(
     base = results[0].rps
     for result in results:
         result.ratio = result.rps / base if base else None
-    print_table(results)
+    print_results(results)
     print()
     print(
         "req/s counts 200 responses only; ratio = req/s / bare req/s; "
@@ -833,8 +765,4 @@ def run_benchmark(
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt as interrupt:
-        log(f"interrupted ({interrupt or 'Ctrl-C'}); servers stopped, database dropped")
-        sys.exit(130)
+    run_main(main, "servers stopped, database dropped")

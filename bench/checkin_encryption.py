@@ -34,26 +34,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import os
-import platform
-import statistics
-import sys
+import functools
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from benchkit import (
-    ROOT,
-    add_backend_arguments,
-    for_each_backend,
-    in_process_app,
-    load_average,
-    log,
+from benchkit import log
+from benchkit.apps import in_process_app
+from benchkit.client import Account, register, share
+from benchkit.machine import load_average
+from benchkit.report import (
+    latency_ms,
+    print_context,
+    print_facts,
+    print_table,
+    python_and_cpus,
+    spread,
 )
+from benchkit.run import add_backend_arguments, for_each_backend, merged, run_main, write_json
+from benchkit.timing import repeat, turns
 
 WINS = "Went to the job fair at the community college and got two callbacks for Monday."
 NOTE = (
@@ -82,12 +83,6 @@ class Result:
     extra_ms: float | None = None  # mean ms - bypassed mean ms
     extra_cpu_ms: float | None = None  # CPU ms - bypassed CPU ms
     round_ratios: list[float] | None = None  # per round: rps / bypassed rps of that round
-
-
-@dataclass
-class Person:
-    account_id: str
-    headers: dict[str, str]
 
 
 # --------------------------------------------------------------------------- the bypass
@@ -120,46 +115,16 @@ def variant_context(variant: str) -> contextlib.AbstractContextManager[None]:
 # --------------------------------------------------------------------------- setup
 
 
-def register(client: Any, role: str) -> Person:
-    response = client.post(
-        "/api/v1/auth/register",
-        json={
-            "username": f"bench{uuid.uuid4().hex[:12]}",
-            "password": "bench " + uuid.uuid4().hex,
-            "role": role,
-        },
-    )
-    if response.status_code != 201:
-        raise RuntimeError(f"register answered {response.status_code}: {response.get_json()}")
-    body = response.get_json()
-    return Person(
-        body["account"]["id"], {"Authorization": f"Bearer {body['tokens']['access_token']}"}
-    )
-
-
-def share(client: Any, member: Person, mentor: Person) -> None:
-    invite = client.post(
-        "/api/v1/invites",
-        json={"scopes": ["checkins.full"], "share_history": True},
-        headers=member.headers,
-    )
-    redeemed = client.post(
-        "/api/v1/invites/redeem", json={"code": invite.get_json()["code"]}, headers=mentor.headers
-    )
-    if redeemed.status_code != 201:
-        raise RuntimeError(f"redeem answered {redeemed.status_code}: {redeemed.get_json()}")
-
-
 CHECKIN_BODY = {"mood": 3, "needs": ["housing", "work"], "wins": WINS, "note": NOTE, "place": PLACE}
 
 
-def create_checkin(client: Any, member: Person) -> None:
+def create_checkin(client: Any, member: Account) -> None:
     response = client.post("/api/v1/checkins", json=CHECKIN_BODY, headers=member.headers)
     if response.status_code != 201:
         raise RuntimeError(f"create answered {response.status_code}: {response.get_data()!r}")
 
 
-def list_shared(client: Any, mentor: Person, member: Person) -> None:
+def list_shared(client: Any, mentor: Account, member: Account) -> None:
     response = client.get(
         f"/api/v1/mentees/{member.account_id}/checkins",
         query_string={"page_size": SHARED_CHECKINS},
@@ -172,7 +137,7 @@ def list_shared(client: Any, mentor: Person, member: Person) -> None:
         raise RuntimeError("the shared listing did not show the 50 check-ins in full")
 
 
-def stored(app: Any, member: Person) -> list[tuple[str, str, str]]:
+def stored(app: Any, member: Account) -> list[tuple[str, str, str]]:
     from sqlalchemy import text
 
     with app.extensions["homeward.db"].engine.connect() as connection:
@@ -183,7 +148,7 @@ def stored(app: Any, member: Person) -> list[tuple[str, str, str]]:
     return [tuple(row) for row in rows]
 
 
-def check_storage(app: Any, people: dict[str, dict[str, Person]]) -> dict[str, int]:
+def check_storage(app: Any, people: dict[str, dict[str, Account]]) -> dict[str, int]:
     """Sealed members' rows hold ciphertext only; bypassed members' rows hold hw1:+plaintext.
     Returns the number of rows checked per variant."""
     plain = ("hw1:" + WINS, "hw1:" + NOTE, "hw1:" + PLACE)
@@ -203,21 +168,6 @@ def check_storage(app: Any, people: dict[str, dict[str, Person]]) -> dict[str, i
 # --------------------------------------------------------------------------- measuring
 
 
-def timed(seconds: float, request: Callable[[], None]) -> tuple[list[float], float, float]:
-    """Call ``request`` back to back for ``seconds``; (latencies, wall seconds, CPU seconds)."""
-    latencies = []
-    cpu_began = time.process_time()
-    began = time.perf_counter()
-    deadline = began + seconds
-    now = began
-    while now < deadline:
-        request()
-        after = time.perf_counter()
-        latencies.append(after - now)
-        now = after
-    return latencies, now - began, time.process_time() - cpu_began
-
-
 def measure_operation(
     backend: str,
     operation: str,
@@ -230,31 +180,32 @@ def measure_operation(
     round_rps: dict[str, list[float]] = {v: [] for v in requests}
     for variant, request in requests.items():
         with variant_context(variant):
-            timed(options.warmup, request)
+            repeat(request, seconds=options.warmup)
     order = list(requests)
     for round_number in range(options.rounds):
-        for variant in order if round_number % 2 == 0 else reversed(order):
+        for variant in turns(round_number, order):
             with variant_context(variant):
-                part, seconds, cpu_seconds = timed(options.seconds, requests[variant])
-            latencies[variant] += part
-            wall[variant] += seconds
-            cpu[variant] += cpu_seconds
-            round_rps[variant].append(len(part) / seconds)
+                turn = repeat(requests[variant], seconds=options.seconds)
+            latencies[variant] += turn.latencies
+            wall[variant] += turn.wall
+            cpu[variant] += turn.cpu
+            round_rps[variant].append(turn.per_second)
     results = []
     for variant in order:
-        values = sorted(latencies[variant])
+        n = len(latencies[variant])
+        summary = latency_ms(latencies[variant])
         results.append(
             Result(
                 backend,
                 operation,
                 variant,
-                len(values),
+                n,
                 wall[variant],
-                len(values) / wall[variant],
-                statistics.fmean(values) * 1000,
-                values[len(values) // 2] * 1000,
-                values[min(len(values) - 1, int(0.99 * len(values)))] * 1000,
-                cpu[variant] / len(values) * 1000,
+                n / wall[variant],
+                summary.mean_ms,
+                summary.p50_ms,
+                summary.p99_ms,
+                cpu[variant] / n * 1000,
             )
         )
     base = next(r for r in results if r.variant == "bypassed")
@@ -269,7 +220,7 @@ def measure_operation(
     return results
 
 
-def vault_micro(app: Any, member: Person, n: int = 2000) -> dict[str, float]:
+def vault_micro(app: Any, member: Account, n: int = 2000) -> dict[str, float]:
     """Microseconds per seal and per open of the note alone, and per data-key fetch (one
     SELECT of member_keys plus the unwrap), in one session: no request around them."""
     from api.core.crypto import vault_of
@@ -301,7 +252,7 @@ def run_backend(
 ) -> tuple[list[Result], dict[str, Any]]:
     with in_process_app(backend, workdir, options.postgres_url, vapid, "checkins") as (app, facts):
         client = app.test_client()
-        people: dict[str, dict[str, Person]] = {}
+        people: dict[str, dict[str, Account]] = {}
         for variant in ("sealed", "bypassed"):
             with variant_context(variant):
                 group = {
@@ -322,7 +273,7 @@ def run_backend(
         results = measure_operation(
             backend,
             "create",
-            {v: (lambda g=g: create_checkin(client, g["writer"])) for v, g in people.items()},
+            {v: functools.partial(create_checkin, client, g["writer"]) for v, g in people.items()},
             options,
         )
         log(f"{backend}: list 50, {options.rounds} rounds of {options.seconds:g}s per variant")
@@ -330,7 +281,7 @@ def run_backend(
             backend,
             "list 50",
             {
-                v: (lambda g=g: list_shared(client, g["mentor"], g["reader"]))
+                v: functools.partial(list_shared, client, g["mentor"], g["reader"])
                 for v, g in people.items()
             },
             options,
@@ -344,19 +295,39 @@ def run_backend(
 # --------------------------------------------------------------------------- report
 
 
-def print_table(results: list[Result]) -> None:
-    header = (
-        f"{'database':<10} {'operation':<9} {'variant':<9} {'requests':>8} {'req/s':>8} "
-        f"{'mean ms':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7} {'ratio':>6} {'+ms':>6}"
+def print_results(results: list[Result]) -> None:
+    print_table(
+        [
+            "database",
+            "operation",
+            "variant",
+            "requests",
+            "req/s",
+            "mean ms",
+            "p50 ms",
+            "p99 ms",
+            "CPU ms",
+            "ratio",
+            "+ms",
+        ],
+        [
+            [
+                r.backend,
+                r.operation,
+                r.variant,
+                r.requests,
+                f"{r.rps:.1f}",
+                f"{r.mean_ms:.3f}",
+                f"{r.p50_ms:.3f}",
+                f"{r.p99_ms:.3f}",
+                f"{r.cpu_ms:.3f}",
+                f"{r.ratio or 0:.3f}",
+                f"{r.extra_ms or 0:.3f}",
+            ]
+            for r in results
+        ],
+        left=3,
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.backend:<10} {r.operation:<9} {r.variant:<9} {r.requests:>8} {r.rps:>8.1f} "
-            f"{r.mean_ms:>8.3f} {r.p50_ms:>7.3f} {r.p99_ms:>7.3f} {r.cpu_ms:>7.3f} "
-            f"{r.ratio or 0:>6.3f} {r.extra_ms or 0:>6.3f}"
-        )
 
 
 def main() -> int:
@@ -369,36 +340,25 @@ def main() -> int:
     add_backend_arguments(parser)
     options = parser.parse_args()
 
-    load_before = load_average()
-    began = time.monotonic()
-    runs = for_each_backend(options, "checkin", run_backend)
-    results: list[Result] = [result for backend_results, _ in runs for result in backend_results]
-    all_facts = [facts for _, facts in runs]
+    load_before, began = load_average(), time.monotonic()
+    results, all_facts = merged(for_each_backend(options, "checkin", run_backend))
 
     print()
     print(
         f"Homeward check-in field encryption: Flask test client in one process, "
         f"{options.rounds} rounds x {options.seconds:g}s per variant and operation "
-        f"(+{options.warmup:g}s warm-up), variants alternating; Python "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs"
+        f"(+{options.warmup:g}s warm-up), variants alternating; {python_and_cpus()}"
     )
     for facts in all_facts:
-        shown = {k: v for k, v in facts.items() if not k.endswith("_us")}
-        print("  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        print_facts(facts, hidden=[k for k in facts if k.endswith("_us")])
         print(
             f"  {facts['database']}: one note ({len(NOTE)} chars) sealed in "
             f"{facts['seal_us']:.1f} us, opened in {facts['open_us']:.1f} us; one data-key "
             f"fetch (SELECT member_keys + unwrap) {facts['key_fetch_us']:.0f} us"
         )
-    print(f"code under test: {ROOT}")
-    busy = (
-        " (BUSY: other processes are using the CPUs; expect noisy figures)"
-        if load_before > 0.5
-        else ""
-    )
-    print(f"1-minute load average before the run: {load_before:.2f}{busy}")
+    print_context(load_before)
     print()
-    print_table(results)
+    print_results(results)
     print()
     print(
         "ratio = req/s / bypassed req/s of the same database and operation; "
@@ -411,25 +371,16 @@ def main() -> int:
                 f"of throughput ({r.extra_ms or 0:+.3f} ms wall, {r.extra_cpu_ms or 0:+.3f} ms "
                 f"CPU of this process per request)"
             )
-            spread = sorted(r.round_ratios or [0.0])
+            ratios = r.round_ratios or [0.0]
+            low, median, high = spread(ratios)
             print(
-                f"    per-round ratio: median {statistics.median(spread):.3f}, "
-                f"range {spread[0]:.3f}-{spread[-1]:.3f} over {len(spread)} rounds"
+                f"    per-round ratio: median {median:.3f}, "
+                f"range {low:.3f}-{high:.3f} over {len(ratios)} rounds"
             )
     print(f"total run time {time.monotonic() - began:.0f}s")
-    if options.json:
-        options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(
-            json.dumps(
-                {"results": [asdict(r) for r in results], "facts": all_facts},
-                indent=2,
-                default=str,
-            )
-            + "\n"
-        )
-        log(f"wrote {options.json}")
+    write_json(options.json, {"results": [asdict(r) for r in results], "facts": all_facts})
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -149,7 +149,7 @@ def seal_titles(conn: Any, keyring: Any, n: int, now: datetime) -> None:
 
     from api.core.crypto.vault import Vault
 
-    vault = Vault(None, keyring)  # type: ignore[arg-type]  # never reads: keys are given
+    vault = Vault(None, keyring)  # never reads: keys are given
     with conn.cursor().copy(
         "COPY member_keys (account_id, master_key_id, wrapped_key, created_at) FROM STDIN"
     ) as copy:

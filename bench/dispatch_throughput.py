@@ -32,10 +32,7 @@ import json
 import os
 import platform
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from array import array
 from collections import Counter
@@ -44,26 +41,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import (
-    BENCH,
-    DEFAULT_POSTGRES_URL,
-    ROOT,
-    Child,
-    PostgresCpu,
+from benchkit import BENCH, ROOT, log
+from benchkit.apps import (
     app_environment,
-    children,
-    fmt,
     fresh_postgres_database,
-    load_average,
-    log,
-    machine_cpu,
     migrated_app,
     new_vapid_private_key,
-    percentile,
     postgres_settings,
-    print_table,
-    sigterm_as_interrupt,
-    spread,
+)
+from benchkit.children import Child, children
+from benchkit.machine import PostgresCpu, load_average, machine_cpu
+from benchkit.report import code_version, fmt, percentile, print_context, print_table, spread
+from benchkit.run import (
+    add_json_argument,
+    add_postgres_argument,
+    run_main,
+    temporary_folder,
+    write_json,
 )
 from dispatch_fixture import (
     delivery_states,
@@ -561,7 +555,6 @@ def verdict(rss_mb: float | None) -> str:
 def print_header(
     options: argparse.Namespace, pg: dict[str, str], settings: dict[str, Any], load: float
 ) -> None:
-    busy = " (BUSY: other work is using the CPUs; expect noisy figures)" if load > 0.5 else ""
     print()
     print(
         f"Homeward reminder dispatch: batch size {settings['batch_size']}, send threads "
@@ -586,21 +579,8 @@ def print_header(
         f"peak {options.peak:,}; naive = APScheduler 3 SQLAlchemyJobStore, "
         f"ThreadPoolExecutor({options.naive_threads}), misfire_grace_time=None"
     )
-    print(f"code under test: {ROOT} at {code_version()}")
-    print(f"1-minute load average before the run: {load:.2f}{busy}")
+    print_context(load, f"{ROOT} at {code_version()}")
     sys.stdout.flush()
-
-
-def code_version() -> str:
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return result.stdout.strip() if result.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD")
-    if not head:
-        return "(not a git checkout)"
-    dirty = git("status", "--porcelain", "--", "reminders", "api")
-    return head + (" + uncommitted changes in reminders/ or api/" if dirty else "")
 
 
 def print_goals(all_runs: list[Run], peak: Run | None) -> None:
@@ -653,12 +633,8 @@ def parse_arguments() -> argparse.Namespace:
     add("--batch-size", type=int, help="REMINDER_BATCH_SIZE (default: the app's)")
     add("--threads", type=int, help="REMINDER_SEND_THREADS (default: the app's)")
     add("--lanes", type=int, help="REMINDER_LANES (default: the app's)")
-    add(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="admin URL of the server that gets the throwaway database",
-    )
-    add("--json", type=Path, help="also write the results to this file")
+    add_postgres_argument(parser)
+    add_json_argument(parser)
     add("--keep-logs", action="store_true", help="keep the temporary folder (process logs)")
     options = parser.parse_args()
     if not options.sms:
@@ -724,13 +700,11 @@ def start_sinks(
 
 def main() -> int:
     options = parse_arguments()
-    sigterm_as_interrupt()
     load_before = load_average()
-    workdir = Path(tempfile.mkdtemp(prefix="homeward-dispatch-bench-"))
     began = time.monotonic()
     runs: list[Run] = []
     peak: Run | None = None
-    try:
+    with temporary_folder("dispatch", keep=options.keep_logs) as workdir:
         with (
             fresh_postgres_database(options.postgres_url, "homeward_bench") as database_url,
             children() as kids,
@@ -750,7 +724,7 @@ def main() -> int:
                 extra["REMINDER_SEND_THREADS"] = str(options.threads)
             if options.lanes:
                 extra["REMINDER_LANES"] = str(options.lanes)
-            env = app_environment(database_url, new_vapid_private_key(), **extra)
+            env = app_environment(database_url, new_vapid_private_key(), extra)
             sinks, twilio_port = start_sinks(kids, env, workdir, n, twilio)
             env.update(
                 {
@@ -798,20 +772,10 @@ def main() -> int:
             "itself (other work on the machine)"
         )
         log(f"whole run: {time.monotonic() - began:.0f}s")
-        if options.json:
-            options.json.parent.mkdir(parents=True, exist_ok=True)
-            everything = runs + ([peak] if peak else [])
-            options.json.write_text(
-                json.dumps([asdict(r) for r in everything], indent=2, default=str) + "\n"
-            )
-            log(f"wrote {options.json}")
-        bad = [r for r in runs + ([peak] if peak else []) if r.checked and r.problems]
+        everything = runs + ([peak] if peak else [])
+        write_json(options.json, [asdict(r) for r in everything])
+        bad = [r for r in everything if r.checked and r.problems]
         return 1 if bad else 0
-    finally:
-        if options.keep_logs:
-            log(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def print_naive_extras(extras: list[Run]) -> None:
@@ -856,8 +820,4 @@ def print_naive_extras(extras: list[Run]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt as interrupt:
-        log(f"interrupted ({interrupt or 'Ctrl-C'}); processes stopped, database dropped")
-        sys.exit(130)
+    run_main(main, "processes stopped, database dropped")

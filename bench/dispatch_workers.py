@@ -31,40 +31,15 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchkit import own_peak_rss_mb, peak_rss_mb, rss_mb  # noqa: E402
-from twilio_sink import phone_number  # noqa: E402
+from benchkit.children import emit, wait_for
+from benchkit.machine import own_cpu_seconds, own_peak_rss_mb, peak_rss_mb, rss_mb
+from twilio_sink import phone_number
 
 VAPID_SUBJECT_DEFAULT = "mailto:operators@homeward.invalid"
 SMS_BODY = "Appointment tomorrow at 14:00. Reply C to confirm."  # the dispatcher's shape
 TTL = 26 * 3600
-
-
-def emit(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-def wait_for(command: str) -> None:
-    """Block until ``command`` arrives on stdin; end of stdin exits the process."""
-    for raw in sys.stdin:
-        line = raw.strip()
-        if line == command:
-            return
-        if line == "quit":
-            sys.exit(0)
-    sys.exit(0)
-
-
-def cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 def push_sender(connections: int) -> Any:
@@ -111,7 +86,7 @@ def finished(started: float, began: float, cpu_before: float, **fields: Any) -> 
         "started": started,
         "ended": time.time(),
         "wall": time.perf_counter() - began,
-        "cpu": cpu_seconds() - cpu_before,
+        "cpu": own_cpu_seconds() - cpu_before,
         "peak_rss_mb": own_peak_rss_mb(),
         "ru_maxrss_mb": peak_rss_mb(),
         **fields,
@@ -152,7 +127,7 @@ def run_dispatcher() -> None:
     )
     wait_for("go")
 
-    started, cpu_before, began = time.time(), cpu_seconds(), time.perf_counter()
+    started, cpu_before, began = time.time(), own_cpu_seconds(), time.perf_counter()
     claimed = dispatcher.run_until_idle()
     stats = dict(getattr(dispatcher, "stats", None) or {})
     report = finished(started, began, cpu_before, claimed=claimed, stats=stats)
@@ -195,7 +170,7 @@ def run_ceiling(
     emit({"ready": True, "pid": os.getpid(), "targets": len(indexes)})
     wait_for("go")
     outcomes: Counter[str] = Counter()
-    started, cpu_before, began = time.time(), cpu_seconds(), time.perf_counter()
+    started, cpu_before, began = time.time(), own_cpu_seconds(), time.perf_counter()
     with ThreadPoolExecutor(max(threads, 1), thread_name_prefix="send") as pool:
         for first in range(0, len(indexes), batch):
             for result in pool.map(send, indexes[first : first + batch]):
@@ -286,7 +261,7 @@ def run_naive(table: str, threads: int) -> None:
         timezone=UTC,
     )
     scheduler.add_listener(on_event, sum(names))
-    cpu_before = cpu_seconds()
+    cpu_before = own_cpu_seconds()
     scheduler.start()
     emit({"ready": True, "pid": os.getpid()})
 
@@ -297,7 +272,7 @@ def run_naive(table: str, threads: int) -> None:
         return {
             "events": counted,
             "scheduler_thread_alive": bool(thread and thread.is_alive()),
-            "cpu": cpu_seconds() - cpu_before,
+            "cpu": own_cpu_seconds() - cpu_before,
             "peak_rss_mb": own_peak_rss_mb(),
             "ru_maxrss_mb": peak_rss_mb(),
         }

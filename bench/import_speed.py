@@ -1,6 +1,6 @@
 """How fast the directory import is: rows per second importing a synthetic Ohana-layout
 directory (``--services`` services, each with its own location, address, phone and two
-weekly schedules, 200 organizations) through ``resources.importers.import_paths``,
+weekly schedules, 200 organizations) through ``resources.hsds.importers.import_paths``,
 against a baseline measured in the same run: a plain executemany INSERT of the same
 number of rows into the same tables (no parsing, checks, comparison or search refresh).
 
@@ -14,29 +14,18 @@ the same directory (nothing changes: every row is read, checked and compared onl
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import os
-import platform
-import shutil
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchkit import (
-    DEFAULT_POSTGRES_URL,
-    app_environment,
-    fresh_postgres_database,
-    load_average,
-    log,
-    migrated_app,
-    new_vapid_private_key,
-    sigterm_as_interrupt,
-)
+from benchkit import log
+from benchkit.apps import app_environment, app_on, new_vapid_private_key
+from benchkit.machine import load_average
+from benchkit.report import print_table, python_and_cpus
+from benchkit.run import add_backend_arguments, backends, run_main, temporary_folder
 
 ORGANIZATIONS = 200
 
@@ -175,23 +164,12 @@ def baseline(app: Any, services: int) -> tuple[float, int]:
                     "id": str(uuid.uuid4()),
                     "location_id": i,
                     "freq": "WEEKLY",
-                    "byday": "MO",
-                    "opens_at": "09:00",
-                    "closes_at": "17:00",
+                    "byday": byday,
+                    "opens_at": opens,
+                    "closes_at": closes,
                     **stamp,
                 }
-                for i in ids
-            ]
-            + [
-                {
-                    "id": str(uuid.uuid4()),
-                    "location_id": i,
-                    "freq": "WEEKLY",
-                    "byday": "FR",
-                    "opens_at": "08:00",
-                    "closes_at": "12:00",
-                    **stamp,
-                }
+                for byday, opens, closes in (("MO", "09:00", "17:00"), ("FR", "08:00", "12:00"))
                 for i in ids
             ],
         ),
@@ -217,7 +195,7 @@ def baseline(app: Any, services: int) -> tuple[float, int]:
 
 
 def timed_import(app: Any, folder: Path) -> tuple[float, Any]:
-    from resources.importers import import_paths
+    from resources.hsds.importers import import_paths
 
     began = time.perf_counter()
     with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
@@ -225,125 +203,71 @@ def timed_import(app: Any, folder: Path) -> tuple[float, Any]:
     return time.perf_counter() - began, summary
 
 
-@contextlib.contextmanager
-def database(backend: str, workdir: Path, admin_url: str, name: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / f'{name}.sqlite3'}"
-    else:
-        with fresh_postgres_database(admin_url, "homeward_bench") as url:
-            yield url
-
-
-def environment(url: str, vapid: str, workdir: Path) -> dict[str, str]:
-    """The app's environment: this database, a random master key, a throwaway instance."""
-    from api.core.crypto.vault import encode_key
-
-    return app_environment(
-        url,
-        vapid,
-        LOG_LEVEL="WARNING",
-        HOMEWARD_MASTER_KEY=encode_key(os.urandom(32)),
-        HOMEWARD_INSTANCE_PATH=str(workdir / "instance"),
-    )
-
-
 def run(
     backend: str, options: argparse.Namespace, workdir: Path, folder: Path, vapid: str
 ) -> list[tuple[str, ...]]:
-    lines = []
-    with database(backend, workdir, options.postgres_url, "baseline") as url:
-        app = migrated_app(environment(url, vapid, workdir))
-        seconds, rows = baseline(app, options.services)
-        app.extensions["homeward.db"].engine.dispose()
-        base_rate = rows / seconds
-        lines.append(
-            (
-                backend,
-                "plain INSERT (baseline)",
-                str(rows),
-                f"{seconds:.2f}",
-                f"{base_rate:,.0f}",
-                "1.00",
-            )
+    lines: list[tuple[str, ...]] = []
+
+    def env(url: str) -> dict[str, str]:
+        """This database, a random master key, a throwaway instance."""
+        instance = str(workdir / "instance")
+        return app_environment(
+            url, vapid, {"LOG_LEVEL": "WARNING", "HOMEWARD_INSTANCE_PATH": instance}
         )
-    with database(backend, workdir, options.postgres_url, "import") as url:
-        app = migrated_app(environment(url, vapid, workdir))
+
+    def line(label: str, rows: int, seconds: float, vs_baseline: str | None = None) -> None:
+        rate = rows / seconds
+        vs = f"{base_rate / rate:.1f}x slower" if vs_baseline is None else vs_baseline
+        lines.append((backend, label, str(rows), f"{seconds:.2f}", f"{rate:,.0f}", vs))
+
+    with app_on(backend, workdir, options.postgres_url, "baseline", env) as (app, _):
+        seconds, rows = baseline(app, options.services)
+        base_rate = rows / seconds
+        line("plain INSERT (baseline)", rows, seconds, "1.00")
+    with app_on(backend, workdir, options.postgres_url, "import", env) as (app, _):
         for label in ("import (new rows)", "re-import (unchanged)"):
             seconds, summary = timed_import(app, folder)
-            total = summary.total
             assert not summary.failed and not summary.rejects, (summary.failed, summary.rejects[:3])
-            rate = total.read / seconds
-            lines.append(
-                (
-                    backend,
-                    label,
-                    str(total.read),
-                    f"{seconds:.2f}",
-                    f"{rate:,.0f}",
-                    f"{base_rate / rate:.1f}x slower",
-                )
-            )
-        app.extensions["homeward.db"].engine.dispose()
-    with database(backend, workdir, options.postgres_url, "norefresh") as url:
-        # The same import with the search refresh (resources.indexing) switched off: what
-        # reading, checking, comparing and writing cost by themselves.
-        from resources.importers import store
+            line(label, summary.total.read, seconds)
+    with app_on(backend, workdir, options.postgres_url, "norefresh", env) as (app, _):
+        # The same import with the search refresh (resources.search.indexing) switched off:
+        # what reading, checking, comparing and writing cost by themselves.
+        from resources.hsds.importers import store
 
-        app = migrated_app(environment(url, vapid, workdir))
         saved, store.indexing.refresh = store.indexing.refresh, lambda *a, **k: None
         try:
             seconds, summary = timed_import(app, folder)
         finally:
             store.indexing.refresh = saved
-        rate = summary.total.read / seconds
-        label = "import, search refresh off"
-        lines.append(
-            (
-                backend,
-                label,
-                str(summary.total.read),
-                f"{seconds:.2f}",
-                f"{rate:,.0f}",
-                f"{base_rate / rate:.1f}x slower",
-            )
-        )
-        app.extensions["homeward.db"].engine.dispose()
+        line("import, search refresh off", summary.total.read, seconds)
     return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=20000)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    add_backend_arguments(parser, json=False)
     options = parser.parse_args()
-    sigterm_as_interrupt()
     load_before = load_average()
-    workdir = Path(tempfile.mkdtemp(prefix="homeward-import-bench-"))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     results = []
-    try:
+    with temporary_folder("import") as workdir:
         folder = workdir / "synthetic"
         rows = write_directory(folder, options.services)
         log(f"wrote {rows} rows of Ohana CSV into {folder}")
         vapid = new_vapid_private_key()
-        backends = ("sqlite", "postgresql") if options.database == "both" else (options.database,)
-        for backend in backends:
+        for backend in backends(options):
             results += run(backend, options, workdir, folder, vapid)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(
         f"Homeward directory import: {options.services} services (Ohana CSV, "
-        f"{ORGANIZATIONS} organizations); Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, load before {load_before:.2f}"
+        f"{ORGANIZATIONS} organizations); {python_and_cpus()}, load before {load_before:.2f}"
     )
-    header = ("database", "variant", "rows", "seconds", "rows/s", "vs baseline")
-    widths = [max(len(r[i]) for r in [header, *results]) for i in range(len(header))]
-    for line in [header, *results]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+    print_table(
+        ("database", "variant", "rows", "seconds", "rows/s", "vs baseline"), results, left=2
+    )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

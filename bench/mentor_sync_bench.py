@@ -26,35 +26,21 @@ import argparse
 import gzip
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchkit import add_backend_arguments, for_each_backend, in_process_app, log
+from benchkit import log
+from benchkit.apps import in_process_app
+from benchkit.client import Account, expect, register, share
+from benchkit.run import add_backend_arguments, for_each_backend, run_main, write_json
+from benchkit.timing import turns
 
 SYNC = "/api/v1/sync"
 
 
-def expect(response: Any, status: int, what: str) -> Any:
-    if response.status_code != status:
-        raise RuntimeError(f"{what}: {response.status_code} {response.get_data(as_text=True)}")
-    return response.get_json(silent=True)
-
-
-class Person:
-    def __init__(self, client: Any, name: str, role: str) -> None:
-        body = expect(
-            client.post(
-                "/api/v1/auth/register",
-                json={"username": name, "password": "a long walk home", "role": role},
-            ),
-            201,
-            "register",
-        )
-        self.id = body["account"]["id"]
-        self.headers = {"Authorization": f"Bearer {body['tokens']['access_token']}"}
+def named(client: Any, name: str, role: str) -> Account:
+    return register(client, role, username=name, password="a long walk home")
 
 
 def checkin(number: int) -> dict[str, Any]:
@@ -69,7 +55,7 @@ def checkin(number: int) -> dict[str, Any]:
     }
 
 
-def seed(client: Any, member: Person, count: int, prefix: str) -> None:
+def seed(client: Any, member: Account, count: int, prefix: str) -> None:
     start = expect(client.get(f"{SYNC}?last_pulled_at=0", headers=member.headers), 200, "pull")
     records = [{"id": f"{prefix}{i:05d}", **checkin(i)} for i in range(count)]
     for begin in range(0, count, 250):
@@ -83,25 +69,15 @@ def seed(client: Any, member: Person, count: int, prefix: str) -> None:
         )
 
 
-def share(client: Any, member: Person, mentor: Person) -> str:
-    code = expect(
-        client.post(
-            "/api/v1/invites",
-            json={"scopes": ["checkins.full"], "share_history": True},
-            headers=member.headers,
-        ),
-        201,
-        "invite",
-    )["code"]
-    grant = expect(
-        client.post("/api/v1/invites/redeem", json={"code": code}, headers=mentor.headers),
-        201,
-        "redeem",
+def set_scopes(client: Any, mentee: Account, grant: str, scope: str, what: str) -> None:
+    expect(
+        client.patch(f"/api/v1/grants/{grant}", json={"scopes": [scope]}, headers=mentee.headers),
+        200,
+        what,
     )
-    return str(grant["id"])
 
 
-def pull(client: Any, mentor: Person, since: int) -> tuple[float, int, dict[str, Any]]:
+def pull(client: Any, mentor: Account, since: int) -> tuple[float, int, dict[str, Any]]:
     began = time.perf_counter()
     response = client.get(
         f"{SYNC}?last_pulled_at={since}", headers={**mentor.headers, "Accept-Encoding": "gzip"}
@@ -118,13 +94,15 @@ def ms(seconds: list[float]) -> str:
     return f"{statistics.median(seconds) * 1000:.1f} ms"
 
 
-def run_backend(backend: str, options: argparse.Namespace, workdir: Path, vapid: str) -> dict:
+def run_backend(
+    backend: str, options: argparse.Namespace, workdir: Path, vapid: str
+) -> dict[str, Any]:
     with in_process_app(backend, workdir, options.postgres_url, vapid, "mentor") as (app, _):
         client = app.test_client()
-        mentor = Person(client, "mentor", "mentor")
-        mentees = [Person(client, f"mentee{i}", "member") for i in range(options.mentees)]
-        alone = Person(client, "alone", "member")
-        grants = {}
+        mentor = named(client, "mentor", "mentor")
+        mentees = [named(client, f"mentee{i}", "member") for i in range(options.mentees)]
+        alone = named(client, "alone", "member")
+        grants: dict[str, str] = {}
         for number, mentee in enumerate(mentees):
             seed(client, mentee, options.checkins, f"m{number}-")
             grants[mentee.id] = share(client, mentee, mentor)
@@ -134,20 +112,26 @@ def run_backend(backend: str, options: argparse.Namespace, workdir: Path, vapid:
         log(f"{backend}: a mentor holds {held} check-ins of {len(mentees)} mentees")
         cursor = first["timestamp"]
 
-        watched, unwatched = [], []
+        watched: list[float] = []
+        unwatched: list[float] = []
         for run in range(options.runs):
-            for person, sample in ((mentees[0], watched), (alone, unwatched))[:: 1 - 2 * (run % 2)]:
+            for person, sample in turns(run, ((mentees[0], watched), (alone, unwatched))):
                 began = time.perf_counter()
-                body = {"mood": 3, "needs": ["work"], "note": f"Run {run}: a good day"}
+                written = {"mood": 3, "needs": ["work"], "note": f"Run {run}: a good day"}
                 expect(
-                    client.post("/api/v1/checkins", json=body, headers=person.headers),
+                    client.post("/api/v1/checkins", json=written, headers=person.headers),
                     201,
                     "POST check-in",
                 )
                 sample.append(time.perf_counter() - began)
         cursor = pull(client, mentor, cursor)[2]["timestamp"]
 
-        revoked, revoked_bytes, full, full_bytes, narrowed, narrowed_bytes = [], [], [], [], [], []
+        revoked: list[float] = []
+        full: list[float] = []
+        narrowed: list[float] = []
+        revoked_bytes: list[int] = []
+        full_bytes: list[int] = []
+        narrowed_bytes: list[int] = []
         for run in range(options.runs):
             mentee = mentees[1 + run % (len(mentees) - 1)]
             expect(
@@ -168,15 +152,7 @@ def run_backend(backend: str, options: argparse.Namespace, workdir: Path, vapid:
             # Shared again, pulled, then narrowed to mood only.
             grants[mentee.id] = share(client, mentee, mentor)
             cursor = pull(client, mentor, cursor)[2]["timestamp"]
-            expect(
-                client.patch(
-                    f"/api/v1/grants/{grants[mentee.id]}",
-                    json={"scopes": ["checkins.mood"]},
-                    headers=mentee.headers,
-                ),
-                200,
-                "narrow",
-            )
+            set_scopes(client, mentee, grants[mentee.id], "checkins.mood", "narrow")
             seconds, size, body = pull(client, mentor, cursor)
             resent = body["changes"]["shared_checkins"]["updated"]
             if len(resent) < options.checkins or any(r["note"] is not None for r in resent):
@@ -184,15 +160,7 @@ def run_backend(backend: str, options: argparse.Namespace, workdir: Path, vapid:
             narrowed.append(seconds)
             narrowed_bytes.append(size)
             cursor = body["timestamp"]
-            expect(
-                client.patch(
-                    f"/api/v1/grants/{grants[mentee.id]}",
-                    json={"scopes": ["checkins.full"]},
-                    headers=mentee.headers,
-                ),
-                200,
-                "widen again",
-            )
+            set_scopes(client, mentee, grants[mentee.id], "checkins.full", "widen again")
             cursor = pull(client, mentor, cursor)[2]["timestamp"]
 
         return {
@@ -210,7 +178,7 @@ def run_backend(backend: str, options: argparse.Namespace, workdir: Path, vapid:
         }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mentees", type=int, default=10)
@@ -223,9 +191,9 @@ def main() -> None:
         for name, value in result.items():
             if name != "backend":
                 print(f"  {name:50} {value}")
-    if options.json:
-        options.json.write_text(json.dumps(results, indent=2))
+    return 0
+    write_json(options.json, results)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -25,33 +25,26 @@ rows planned per appointment, and the ratio to the baseline of the same shape.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
-import platform
-import statistics
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
-from benchkit import (
-    ROOT,
-    PostgresCpu,
-    add_backend_arguments,
-    app_environment,
-    for_each_backend,
-    fresh_postgres_database,
-    load_average,
-    log,
-    migrated_app,
-    postgres_settings,
-    proc_cpu_seconds,
+from benchkit import log
+from benchkit.apps import app_environment, app_on, postgres_settings
+from benchkit.machine import PostgresCpu, load_average, proc_cpu_seconds
+from benchkit.report import (
+    fmt,
+    latency_ms,
+    print_context,
+    print_facts,
+    print_table,
+    python_and_cpus,
 )
+from benchkit.run import add_backend_arguments, for_each_backend, merged, run_main, write_json
 
 ZONES = ("America/Chicago", "America/New_York", "America/Los_Angeles", "America/Denver")
 
@@ -71,15 +64,6 @@ class Result:
     ratio: float | None = None
     extra_ms: float | None = None
     ms_per_planned_row: float | None = None
-
-
-@contextlib.contextmanager
-def database(backend: str, workdir: Path, admin_url: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'planning.sqlite3'}"
-    else:
-        with fresh_postgres_database(admin_url, "homeward_bench") as url:
-            yield url
 
 
 def insert_members(app: Any, count: int) -> list[str]:
@@ -216,16 +200,16 @@ def measure_pair(
 
     results = []
     for name in variants:
-        series = sorted(timings[name])
+        summary = latency_ms(timings[name])
         results.append(
             Result(
                 backend,
                 name,
                 shape,
                 n,
-                mean_ms=1000 * statistics.fmean(series),
-                p50_ms=1000 * series[len(series) // 2],
-                p99_ms=1000 * series[min(len(series) - 1, int(0.99 * len(series)))],
+                summary.mean_ms,
+                summary.p50_ms,
+                summary.p99_ms,
                 cpu_ms=1000 * cpu[name] / n,
                 postgres_cpu_ms=1000 * pg_cpu[name] / n if pg else None,
                 rows_per_appointment=rows / n if variants[name] is create else 0.0,
@@ -267,15 +251,15 @@ def measure_plan_alone(app: Any, backend: str, shape: str, n: int) -> Result:
         timings.append(time.perf_counter() - began)
         rows += len(planned) * len(fields["channels"])
     cpu = time.process_time() - cpu_before
-    timings.sort()
+    summary = latency_ms(timings)
     return Result(
         backend,
         "planning.plan() alone, no DB",
         shape,
         n,
-        mean_ms=1000 * statistics.fmean(timings),
-        p50_ms=1000 * timings[len(timings) // 2],
-        p99_ms=1000 * timings[min(len(timings) - 1, int(0.99 * len(timings)))],
+        summary.mean_ms,
+        summary.p50_ms,
+        summary.p99_ms,
         cpu_ms=1000 * cpu / n,
         postgres_cpu_ms=None,
         rows_per_appointment=rows / n,
@@ -286,58 +270,71 @@ def run_backend(
     backend: str, options: argparse.Namespace, workdir: Path, vapid: str
 ) -> tuple[list[Result], dict[str, str]]:
     results: list[Result] = []
-    with database(backend, workdir, options.postgres_url) as url:
-        env = app_environment(url, vapid, LOG_LEVEL="WARNING")
-        app = migrated_app(env)
-        try:
-            facts = {
-                "database": backend,
-                "REMINDER_PLAN_DAYS": str(app.config["REMINDER_PLAN_DAYS"]),
-            }
-            if backend == "postgresql":
-                facts.update(postgres_settings(url))
-            members = insert_members(app, options.members)
-            n, warmup = options.appointments, options.warmup
-            for shape in ("one-off", "weekly"):
-                log(
-                    f"{backend}, {shape}: {n} appointments inserted without planning and "
-                    f"{n} through service.create, interleaved"
-                )
-                base, planned = measure_pair(app, backend, shape, members, n, warmup, url)
-                alone = measure_plan_alone(app, backend, shape, n)
-                for result in (base, planned, alone):
-                    result.ratio = result.mean_ms / base.mean_ms
-                planned.extra_ms = planned.mean_ms - base.mean_ms
-                if planned.rows_per_appointment:
-                    planned.ms_per_planned_row = planned.extra_ms / planned.rows_per_appointment
-                if alone.rows_per_appointment:
-                    alone.ms_per_planned_row = alone.mean_ms / alone.rows_per_appointment
-                results += [base, planned, alone]
-        finally:
-            app.extensions["homeward.db"].engine.dispose()
+
+    def env(url: str) -> dict[str, str]:
+        return app_environment(url, vapid, {"LOG_LEVEL": "WARNING"})
+
+    with app_on(backend, workdir, options.postgres_url, "planning", env) as (app, url):
+        facts = {"database": backend, "REMINDER_PLAN_DAYS": str(app.config["REMINDER_PLAN_DAYS"])}
+        if backend == "postgresql":
+            facts.update(postgres_settings(url))
+        members = insert_members(app, options.members)
+        n, warmup = options.appointments, options.warmup
+        for shape in ("one-off", "weekly"):
+            log(
+                f"{backend}, {shape}: {n} appointments inserted without planning and "
+                f"{n} through service.create, interleaved"
+            )
+            base, planned = measure_pair(app, backend, shape, members, n, warmup, url)
+            alone = measure_plan_alone(app, backend, shape, n)
+            for result in (base, planned, alone):
+                result.ratio = result.mean_ms / base.mean_ms
+            planned.extra_ms = planned.mean_ms - base.mean_ms
+            if planned.rows_per_appointment:
+                planned.ms_per_planned_row = planned.extra_ms / planned.rows_per_appointment
+            if alone.rows_per_appointment:
+                alone.ms_per_planned_row = alone.mean_ms / alone.rows_per_appointment
+            results += [base, planned, alone]
     return results, facts
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def print_table(results: list[Result]) -> None:
-    header = (
-        f"{'database':<10} {'shape':<8} {'variant':<30} {'appts':>6} {'ms/appt':>8} "
-        f"{'p50':>7} {'p99':>7} {'CPU ms':>7} {'pg ms':>7} {'rows/appt':>9} "
-        f"{'ratio':>6} {'+ms':>7} {'ms/row':>7}"
+def print_results(results: list[Result]) -> None:
+    print_table(
+        [
+            "database",
+            "shape",
+            "variant",
+            "appts",
+            "ms/appt",
+            "p50",
+            "p99",
+            "CPU ms",
+            "pg ms",
+            "rows/appt",
+            "ratio",
+            "+ms",
+            "ms/row",
+        ],
+        [
+            [
+                r.backend,
+                r.shape,
+                r.variant,
+                r.appointments,
+                f"{r.mean_ms:.3f}",
+                f"{r.p50_ms:.3f}",
+                f"{r.p99_ms:.3f}",
+                f"{r.cpu_ms:.3f}",
+                fmt(r.postgres_cpu_ms, ".3f"),
+                f"{r.rows_per_appointment:.2f}",
+                fmt(r.ratio, ".2f"),
+                fmt(r.extra_ms, ".3f"),
+                fmt(r.ms_per_planned_row, ".3f"),
+            ]
+            for r in results
+        ],
+        left=3,
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.backend:<10} {r.shape:<8} {r.variant:<30} {r.appointments:>6} "
-            f"{r.mean_ms:>8.3f} {r.p50_ms:>7.3f} {r.p99_ms:>7.3f} {r.cpu_ms:>7.3f} "
-            f"{fmt(r.postgres_cpu_ms, '.3f'):>7} {r.rows_per_appointment:>9.2f} "
-            f"{fmt(r.ratio, '.2f'):>6} {fmt(r.extra_ms, '.3f'):>7} "
-            f"{fmt(r.ms_per_planned_row, '.3f'):>7}"
-        )
 
 
 def main() -> int:
@@ -357,34 +354,24 @@ def main() -> int:
     add_backend_arguments(parser)
     options = parser.parse_args()
 
-    load_before = load_average()
-    began = time.monotonic()
-    runs = for_each_backend(options, "planning", run_backend)
-    results: list[Result] = [result for backend_results, _ in runs for result in backend_results]
-    all_facts = [facts for _, facts in runs]
+    load_before, began = load_average(), time.monotonic()
+    results, all_facts = merged(for_each_backend(options, "planning", run_backend))
 
     print()
     print(
         f"Homeward reminder planning cost: {options.appointments} appointments per variant "
         f"(+{options.warmup} untimed), {options.members} members (US time zones, quiet hours "
-        f"22:00-07:00), one transaction per appointment; Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs"
+        f"22:00-07:00), one transaction per appointment; {python_and_cpus()}"
     )
     for facts in all_facts:
-        print("  " + ", ".join(f"{k}={v}" for k, v in facts.items()))
+        print_facts(facts)
     print(
         "  default offsets 7d@10:00, 3d@10:00, 1d@10:00, 2h x channels push, sms; one-off "
         "10-29 days ahead at 14:00; weekly FREQ=WEEKLY from 1-7 days ahead at 14:00"
     )
-    print(f"code under test: {ROOT}")
-    busy = (
-        " (BUSY: other processes are using the CPUs; expect noisy figures)"
-        if load_before > 0.5
-        else ""
-    )
-    print(f"1-minute load average before the run: {load_before:.2f}{busy}")
+    print_context(load_before)
     print()
-    print_table(results)
+    print_results(results)
     print()
     print(
         "ms/appt, p50, p99 = wall time of one appointment's transaction (member loaded, "
@@ -396,16 +383,9 @@ def main() -> int:
         "planned row)."
     )
     log(f"whole run: {time.monotonic() - began:.0f}s")
-    if options.json:
-        options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
-        log(f"wrote {options.json}")
+    write_json(options.json, [asdict(r) for r in results])
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt as interrupt:
-        log(f"interrupted ({interrupt or 'Ctrl-C'}); database dropped")
-        sys.exit(130)
+    run_main(main)

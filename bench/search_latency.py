@@ -16,7 +16,7 @@ What it does, in order:
    different parameter sets, after a short warm-up;
 3. for the same parameter sets, captures the SQL the app sends (with SQLAlchemy's
    ``before_cursor_execute``) and replays it on a plain psycopg connection: once the
-   statements of ``resources.search.search_services`` alone (the search), once every
+   statements of ``resources.search.queries.search_services`` alone (the search), once every
    statement of the request (search + loading the page's hits);
 4. prints median and p95 per shape for the API and both replays, the ratios, the average
    number of matches, and the size of a page of hits (20 and 100) with and without gzip.
@@ -28,24 +28,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
+import functools
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import benchkit  # noqa: E402
+from benchkit import log
+from benchkit.apps import fresh_postgres_database, postgres_settings
+from benchkit.machine import load_average
+from benchkit.report import percentile, print_table
+from benchkit.run import add_postgres_argument, run_main
+from benchkit.timing import cycle, repeat
 
 # City centres of the Bay Area; most listings cluster around them.
 CITIES = [
@@ -83,10 +82,6 @@ NOW = datetime(2024, 6, 10, 17, 0, tzinfo=UTC)
 STAMP = "2024-06-01 12:00:00"
 
 
-def log(message: str) -> None:
-    benchkit.log(message)
-
-
 # --------------------------------------------------------------------------- the data
 
 
@@ -114,7 +109,7 @@ def an_id(rng: random.Random) -> str:
 
 def generate(services: int, seed: int = 20240610) -> dict[str, list[tuple[Any, ...]]]:
     """Rows per table, as COPY takes them."""
-    from resources.indexing import normalize
+    from resources.search.indexing import normalize
 
     rng = random.Random(seed)
     filler = filler_words(rng, 3000)
@@ -339,33 +334,15 @@ class Capture:
             self.active = False
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
-
-
-def timed(function: Callable[[], Any], count: int, budget_s: float = math.inf) -> list[float]:
+def timed(function: Callable[[], Any], count: int, budget_s: float) -> list[float]:
     """Milliseconds of ``count`` calls, or of as many as fit in ``budget_s`` (at least 20)."""
-    times: list[float] = []
-    deadline = time.perf_counter() + budget_s
-    for _ in range(count):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-        if len(times) >= 20 and start > deadline:
-            break
-    return times
+    return [
+        1000 * s for s in repeat(function, count=count, seconds=budget_s, at_least=20).latencies
+    ]
 
 
-def cycle(calls: list[Callable[[], Any]]) -> Callable[[], None]:
-    """One call per use, going round the list."""
-    position = [0]
-
-    def next_call() -> None:
-        calls[position[0] % len(calls)]()
-        position[0] += 1
-
-    return next_call
+def p95(values: list[float]) -> float:
+    return percentile(sorted(values), 95)
 
 
 def replayer(raw: Any, statements: list[tuple[str, Any]]) -> Callable[[], None]:
@@ -385,16 +362,16 @@ def check(response: Any) -> None:
 def run(args: argparse.Namespace) -> None:
     import psycopg
 
-    benchkit.sigterm_as_interrupt()
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="homeward-bench-search-") as folder,
-        benchkit.fresh_postgres_database(args.postgres_url, "homeward_bench_search") as url,
+        fresh_postgres_database(args.postgres_url, "homeward_bench_search") as url,
     ):
         from api import create_app
         from api.core.db import get_session
         from api.core.migrate import upgrade
-        from resources import schemas, search
+        from resources.listings import schemas
+        from resources.search import queries
 
         app = create_app(
             {
@@ -416,10 +393,10 @@ def run(args: argparse.Namespace) -> None:
             t2 = time.perf_counter()
             counts = ", ".join(f"{name} {len(r):,}" for name, r in rows.items())
             log(f"generated in {t1 - t0:.1f}s, loaded with COPY + ANALYZE in {t2 - t1:.1f}s")
-            settings = benchkit.postgres_settings(url)
+            settings = postgres_settings(url)
             print(f"PostgreSQL {settings.get('server_version')}, shared_buffers "
                   f"{settings.get('shared_buffers')}; {os.cpu_count()} CPUs; load average "
-                  f"{benchkit.load_average():.2f}")  # fmt: skip
+                  f"{load_average():.2f}")  # fmt: skip
             print(f"rows: {counts}")
             print(f"data generated in {t1 - t0:.1f}s, COPY + ANALYZE {t2 - t1:.1f}s")
 
@@ -441,17 +418,15 @@ def run(args: argparse.Namespace) -> None:
                         loaded = schemas.ResourceSearchArgs().load(
                             {k: str(v) for k, v in params.items()}
                         )
-                        found = search.search_services(get_session(), loaded, NOW)
+                        found = queries.search_services(get_session(), loaded, NOW)
                     assert found[1] == totals[-1], (shape, params)
                     search_sql.append(list(statements))
 
                 def api_call(sets: list[dict[str, Any]] = sets) -> Callable[[], None]:
-                    return cycle(
-                        [
-                            lambda p=p: check(client.get("/api/v1/resources", query_string=p))
-                            for p in sets
-                        ]
-                    )
+                    def one(query: dict[str, Any]) -> None:
+                        check(client.get("/api/v1/resources", query_string=query))
+
+                    return cycle([functools.partial(one, p) for p in sets])
 
                 budget = args.budget
                 timed(api_call(), 10, budget / 5)
@@ -467,11 +442,11 @@ def run(args: argparse.Namespace) -> None:
                     (
                         shape,
                         statistics.median(api),
-                        percentile(api, 0.95),
+                        p95(api),
                         statistics.median(raw_search),
-                        percentile(raw_search, 0.95),
+                        p95(raw_search),
                         statistics.median(raw_all),
-                        percentile(raw_all, 0.95),
+                        p95(raw_all),
                         statistics.mean(totals),
                         len(search_sql[0]),
                         len(request_sql[0]),
@@ -485,20 +460,34 @@ def run(args: argparse.Namespace) -> None:
                 f"{args.requests} requests per shape (20 parameter sets, cycled), Flask test "
                 "client in this process; raw = the same SQL replayed on a psycopg connection"
             )
-            header = (
-                f"{'shape':<9} {'API p50':>8} {'API p95':>8} {'search p50':>10} "
-                f"{'search p95':>10} {'all-SQL p50':>11} {'all-SQL p95':>11} "
-                f"{'API/search':>10} {'API/all-SQL':>11} {'matches':>8} {'stmts':>6} "
-                f"{'n (API/search/all)':>18}"
+            print_table(
+                [
+                    "shape",
+                    "API p50",
+                    "API p95",
+                    "search p50",
+                    "search p95",
+                    "all-SQL p50",
+                    "all-SQL p95",
+                    "API/search",
+                    "API/all-SQL",
+                    "matches",
+                    "stmts",
+                    "n (API/search/all)",
+                ],
+                [
+                    [
+                        shape,
+                        *(f"{ms:.1f}" for ms in (a50, a95, s50, s95, r50, r95)),
+                        f"{a50 / s50:.2f}",
+                        f"{a50 / r50:.2f}",
+                        f"{matches:.0f}",
+                        f"{n_search}/{n_all}",
+                        "/".join(map(str, ns)),
+                    ]
+                    for shape, a50, a95, s50, s95, r50, r95, matches, n_search, n_all, ns in results
+                ],
             )
-            print(header)
-            print("-" * len(header))
-            for shape, a50, a95, s50, s95, r50, r95, matches, n_search, n_all, ns in results:
-                print(
-                    f"{shape:<9} {a50:>8.1f} {a95:>8.1f} {s50:>10.1f} {s95:>10.1f} "
-                    f"{r50:>11.1f} {r95:>11.1f} {a50 / s50:>10.2f} {a50 / r50:>11.2f} "
-                    f"{matches:>8.0f} {n_search:>3}/{n_all:<2} {'/'.join(map(str, ns)):>18}"
-                )
             print(
                 "(milliseconds; ratios of medians; stmts = search statements / all of the request)"
             )
@@ -527,7 +516,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"\ntotal run time {time.perf_counter() - started:.0f}s")
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
@@ -537,9 +526,10 @@ def main() -> None:
         default=15.0,
         help="seconds per measured series; a slow shape stops early (n is printed)",
     )
-    parser.add_argument("--postgres-url", default=benchkit.DEFAULT_POSTGRES_URL)
+    add_postgres_argument(parser)
     run(parser.parse_args())
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

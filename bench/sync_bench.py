@@ -10,7 +10,7 @@ usual), and an area (``PUT /api/v1/me/area``, 10 km around San Francisco's Civic
 holding 2,000 directory listings; 500 more listings lie outside it. Appointments and
 check-ins go in through the sync push itself (batches of 250 records); the directory is
 inserted with SQLAlchemy (organizations, services, locations, addresses, phones,
-service_at_location) and indexed with ``resources.indexing.refresh``, as an import would.
+service_at_location) and indexed with ``resources.search.indexing.refresh``, as an import would.
 
 Measured through Flask's test client in this process (no HTTP server: the figures are the
 app's and its database's), every request with ``Accept-Encoding: gzip`` (Flask-Compress
@@ -40,28 +40,23 @@ import argparse
 import gzip
 import json
 import math
-import os
-import platform
 import random
 import statistics
 import string
-import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchkit import (
-    ROOT,
-    add_backend_arguments,
-    for_each_backend,
-    in_process_app,
-    load_average,
-    log,
-)
+from benchkit import log
+from benchkit.apps import in_process_app
+from benchkit.client import Account, expect, register
+from benchkit.machine import load_average
+from benchkit.report import print_context, print_facts, print_table, python_and_cpus
+from benchkit.run import add_backend_arguments, for_each_backend, run_main, write_json
+from benchkit.timing import turns
 
 SYNC = "/api/v1/sync"
 APPOINTMENTS = "/api/v1/appointments"
@@ -91,8 +86,6 @@ WORDS = [
 SUFFIXES = ["Center", "Program", "Services", "Project", "Network", "Works", "House", "Hub"]
 STREETS = ["Market", "Mission", "Howard", "Folsom", "Valencia", "Geary", "Fillmore", "Divisadero"]
 NEEDS = ["housing", "work", "food", "transport", "health", "legal", "id", "family", "support"]
-KINDS = ["supervision", "court", "treatment", "medical", "benefits", "id_documents"]
-KINDS += ["job_interview", "housing", "other"]
 WINS = [
     "Got to work on time every day this week.",
     "Called my sister, first time in a year.",
@@ -117,12 +110,6 @@ APPOINTMENT_NOTES = [
     "Ask about the travel permit for the family visit.",
     "Second floor, room 204. Arrive 15 minutes early for security.",
 ]
-
-
-@dataclass
-class Member:
-    account_id: str
-    headers: dict[str, str]
 
 
 @dataclass
@@ -168,14 +155,6 @@ def compact(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def expect(response: Any, status: int, what: str) -> None:
-    if response.status_code != status:
-        raise RuntimeError(
-            f"{what} answered {response.status_code} (expected {status}): "
-            f"{response.get_data(as_text=True)[:600]}"
-        )
-
-
 def get(client: Any, path: str, headers: dict[str, str], query: dict[str, Any]) -> Fetched:
     began = time.perf_counter()
     response = client.get(path, query_string=query, headers={**headers, **GZIP})
@@ -205,25 +184,7 @@ def post(client: Any, path: str, headers: dict[str, str], body: Any, **query: An
     return response, time.perf_counter() - began, len(data)
 
 
-def register(client: Any) -> Member:
-    response = client.post(
-        "/api/v1/auth/register",
-        json={
-            "username": f"bench{uuid.uuid4().hex[:12]}",
-            "password": "bench " + uuid.uuid4().hex,
-            "role": "member",
-            "timezone": TIMEZONE,
-            "display_name": "Rosa Díaz",
-        },
-    )
-    expect(response, 201, "register")
-    body = response.get_json()
-    return Member(
-        body["account"]["id"], {"Authorization": f"Bearer {body['tokens']['access_token']}"}
-    )
-
-
-def sync_pull(client: Any, member: Member, since: int) -> Fetched:
+def sync_pull(client: Any, member: Account, since: int) -> Fetched:
     fetched = get(client, SYNC, member.headers, {"last_pulled_at": since})
     changes = fetched.body.get("changes")
     if not isinstance(changes, dict) or not isinstance(fetched.body.get("timestamp"), int):
@@ -235,7 +196,7 @@ def sync_pull(client: Any, member: Member, since: int) -> Fetched:
     return fetched
 
 
-def sync_push(client: Any, member: Member, since: int, changes: Any) -> tuple[float, int]:
+def sync_push(client: Any, member: Account, since: int, changes: Any) -> tuple[float, int]:
     response, seconds, sent = post(client, SYNC, member.headers, changes, last_pulled_at=since)
     expect(response, 200, "POST /api/v1/sync")
     rejected = response.get_json()["experimentalRejectedIds"]
@@ -275,11 +236,13 @@ def raw_checkin(rng: random.Random, recorded: datetime) -> dict[str, Any]:
 
 
 def raw_appointment(rng: random.Random, starts: datetime, now: datetime) -> dict[str, Any]:
+    from reminders.models import Kind
+
     past = starts < now
     return {
         "id": phone_id(rng),
         "title": f"{rng.choice(['See', 'Meet', 'Call'])} {rng.choice(PEOPLE)}",
-        "kind": rng.choice(KINDS),
+        "kind": rng.choice([kind.value for kind in Kind]),
         "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
         "ends_at": (starts + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
         if rng.random() < 0.5
@@ -307,7 +270,7 @@ def local_now() -> datetime:
 
 
 def seed_member(
-    client: Any, member: Member, rng: random.Random, appointments: int, checkins: int
+    client: Any, member: Account, rng: random.Random, appointments: int, checkins: int
 ) -> dict[str, dict[str, Any]]:
     """Push the member's appointments and check-ins in batches; returns what was pushed,
     {table: {id: raw}}."""
@@ -350,7 +313,6 @@ def seed_directory(app: Any, rng: random.Random, inside: int, outside: int) -> s
     from sqlalchemy import insert
 
     from api.core.db import commit_session, get_session, new_id
-    from resources import indexing
     from resources.models import (
         Address,
         Location,
@@ -360,6 +322,7 @@ def seed_directory(app: Any, rng: random.Random, inside: int, outside: int) -> s
         ServiceAtLocation,
         YesNoUnknown,
     )
+    from resources.search import indexing
 
     now = datetime.now(UTC)
     stamps = {"created_at": now, "updated_at": now}
@@ -454,7 +417,7 @@ def seed_directory(app: Any, rng: random.Random, inside: int, outside: int) -> s
 
 
 def rest_fetch_all(
-    client: Any, member: Member
+    client: Any, member: Account
 ) -> tuple[float, int, int, int, dict[str, dict[str, Any]]]:
     """Everything the first pull carries that REST lists: (seconds, wire bytes, plain bytes,
     requests, {list: {id: item}})."""
@@ -608,7 +571,7 @@ def check_incremental(
 
 
 def alternate(round_number: int, *steps: Callable[[], None]) -> None:
-    for step in steps if round_number % 2 == 0 else reversed(steps):
+    for step in turns(round_number, steps):
         step()
 
 
@@ -618,7 +581,7 @@ def run_backend(
     rng = random.Random(20261001)
     with in_process_app(backend, workdir, options.postgres_url, vapid, "sync") as (app, facts):
         client = app.test_client()
-        member = register(client)
+        member = register(client, "member", timezone=TIMEZONE, display_name="Rosa Díaz")
 
         began = time.perf_counter()
         seeded = seed_member(client, member, rng, options.appointments, options.checkins)
@@ -778,15 +741,15 @@ def run_backend(
 def print_report(results: list[BackendResult], options: argparse.Namespace) -> None:
     print()
     print("first pull (last_pulled_at=0), per table (plain JSON of the table's part):")
-    header = f"  {'database':<10} {'table':<18} {'records':>8} {'plain bytes':>12} {'share':>6}"
-    print(header)
+    rows = []
     for result in results:
         whole = sum(t["bytes"] for t in result.tables.values())
         for name, table in sorted(result.tables.items(), key=lambda kv: -kv[1]["bytes"]):
-            print(
-                f"  {result.backend:<10} {name:<18} {table['records']:>8} "
-                f"{table['bytes']:>12,} {table['bytes'] / whole * 100:>5.1f}%"
+            share = table["bytes"] / whole * 100
+            rows.append(
+                [result.backend, name, table["records"], f"{table['bytes']:,}", f"{share:.1f}%"]
             )
+    print_table(["database", "table", "records", "plain bytes", "share"], rows, left=2, indent="  ")
     print()
     for result in results:
         wire = max(result.samples["first"].wire)
@@ -798,17 +761,12 @@ def print_report(results: list[BackendResult], options: argparse.Namespace) -> N
             f"({plain / wire:.1f}x)"
         )
     print()
-    header = (
-        f"{'database':<10} {'operation':<36} {'sync':>14} {'REST':>14} {'REST/sync':>10}"
-        f"  {'sync min-max ms':>16} {'REST min-max ms':>16}"
-    )
-    print(header)
-    print("-" * len(header))
+    rows = []
     for result in results:
         s = result.samples
         first, rest, inc = s["first"], s["rest_all"], s["incremental"]
         push, posts = s["push"], s["rest_post"]
-        rows: list[tuple[str, float, float, str, Sample | None, Sample | None]] = [
+        figures: list[tuple[str, float, float, str, Sample | None, Sample | None]] = [
             ("first pull: p50 latency", first.p50_ms, rest.p50_ms, "ms", first, rest),
             ("first pull: requests", first.requests, rest.requests, "", None, None),
             ("first pull: bytes on wire (gzip)", first.wire[-1], rest.wire[-1], "B", None, None),
@@ -821,23 +779,20 @@ def print_report(results: list[BackendResult], options: argparse.Namespace) -> N
             ("push 50 records: requests", push.requests, posts.requests, "", None, None),
             ("push 50 records: bytes up (plain)", push.up[-1], posts.up[-1], "B", None, None),
         ]  # fmt: skip
-        for label, mine, theirs, unit, a, b in rows:
+        for label, mine, theirs, unit, a, b in figures:
             if unit == "ms":
-                cells = f"{mine:>11.1f} ms {theirs:>11.1f} ms"
+                cells = [f"{mine:.1f} ms", f"{theirs:.1f} ms"]
             elif unit == "B":
-                cells = f"{mine:>12,.0f} B {theirs:>12,.0f} B"
+                cells = [f"{mine:,.0f} B", f"{theirs:,.0f} B"]
             else:
-                cells = f"{mine:>14,.0f} {theirs:>14,.0f}"
-            spread = ""
+                cells = [f"{mine:,.0f}", f"{theirs:,.0f}"]
+            ranges = ["", ""]
             if a is not None and b is not None:
-                spread = (
-                    f"  {a.spread_ms[0]:>7.1f}-{a.spread_ms[1]:<8.1f}"
-                    f" {b.spread_ms[0]:>7.1f}-{b.spread_ms[1]:<8.1f}"
-                )
-            print(
-                f"{result.backend:<10} {label:<36} {cells} {theirs / mine:>10.2f}{spread}".rstrip()
-            )
-        print()
+                ranges = [f"{x.spread_ms[0]:.1f}-{x.spread_ms[1]:.1f}" for x in (a, b)]
+            rows.append([result.backend, label, *cells, f"{theirs / mine:.2f}", *ranges])
+    operations = ["database", "operation", "sync", "REST", "REST/sync"]
+    print_table([*operations, "sync min-max ms", "REST min-max ms"], rows, left=2)
+    print()
     print(
         f"REST = the same records over the REST lists, page_size={PAGE_SIZE} "
         f"(appointments, check-ins, resources with lat/lng/radius_m), or the 50 records POSTed "
@@ -884,43 +839,28 @@ def main() -> int:
         f"Homeward offline sync vs REST lists: Flask test client in one process; a member "
         f"with {options.appointments} appointments, {options.checkins:,} check-ins and an "
         f"area of {RADIUS_KM} km holding {options.listings:,} listings "
-        f"(+{options.listings // 4} outside); Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs"
+        f"(+{options.listings // 4} outside); {python_and_cpus()}"
     )
     for result in results:
-        shown = {k: v for k, v in result.facts.items() if k != "incremental records"}
-        print("  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
-    print(f"code under test: {ROOT}")
-    busy = (
-        " (BUSY: other processes are using the CPUs; expect noisy figures)"
-        if load_before > 0.5
-        else ""
-    )
-    print(f"1-minute load average before the run: {load_before:.2f}{busy}")
+        print_facts(result.facts, hidden=["incremental records"])
+    print_context(load_before)
     print_report(results, options)
     print(f"total run time {time.monotonic() - began:.0f}s")
-    if options.json:
-        options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(
-            json.dumps(
-                [
-                    {
-                        "backend": r.backend,
-                        "facts": r.facts,
-                        "tables": r.tables,
-                        "samples": {k: vars(v) for k, v in r.samples.items()},
-                    }
-                    for r in results
-                ],
-                indent=2,
-                default=str,
-            )
-            + "\n"
-        )
-        log(f"wrote {options.json}")
+    write_json(
+        options.json,
+        [
+            {
+                "backend": r.backend,
+                "facts": r.facts,
+                "tables": r.tables,
+                "samples": {k: vars(v) for k, v in r.samples.items()},
+            }
+            for r in results
+        ],
+    )
     failed = any(max(r.samples["first"].wire) >= WIRE_LIMIT for r in results)
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -3,7 +3,7 @@ Messages API does, in its own process.
 
     .venv/bin/python bench/twilio_sink.py --numbers N --account-sid AC... --auth-token TOKEN
 
-An asyncio HTTP/1.1 server with keep-alive (``push_sink.HttpProtocol``) that answers
+An asyncio HTTP/1.1 server with keep-alive (``benchkit.sinks``) that answers
 ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` at once with ``201 Created`` and a
 JSON message resource shaped like Twilio's (``sid`` "SM" + 32 hex digits, ``status``
 "queued", ``to``, ``from``, ``body``, ``num_segments``, dates in RFC 2822, ...), which the
@@ -25,18 +25,15 @@ import asyncio
 import base64
 import hmac
 import json
-import os
 import re
 import secrets
-import sys
 import time
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
-from push_sink import ROOT, Counts, Handler, count_commands, emit, listen, serve_commands
+from benchkit.sinks import Counts, Handler, listen, serve_counts
 
-sys.path.insert(0, str(ROOT))
 from tests.fakes.twilio_api import message_resource
 
 PHONE_PREFIX = "+1555"  # + 7 digits: the bench's numbers, one per index
@@ -131,13 +128,8 @@ def main() -> None:
     options = parser.parse_args()
     counts = Counts(options.numbers)
     loop = asyncio.new_event_loop()
-    server, port = listen(loop, messages_handler(counts, options.account_sid, options.auth_token))
-    serve_commands(loop, count_commands(counts))
-    emit({"ready": True, "kind": "twilio", "port": port, "pid": os.getpid()})
-    try:
-        loop.run_forever()
-    finally:
-        server.close()
+    server, _ = listen(loop, messages_handler(counts, options.account_sid, options.auth_token))
+    serve_counts(loop, server, counts, "twilio")
 
 
 if __name__ == "__main__":

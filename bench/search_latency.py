@@ -346,11 +346,14 @@ def p95(values: list[float]) -> float:
 
 
 def replayer(raw: Any, statements: list[tuple[str, Any]]) -> Callable[[], None]:
-    """Runs captured statements on a plain psycopg connection, fetching every row."""
+    """Runs captured statements on a plain psycopg connection, fetching every row (the
+    request's own stamping UPDATE, if any, returns none)."""
 
     def replay() -> None:
         for statement, parameters in statements:
-            raw.execute(statement, parameters).fetchall()
+            cursor = raw.execute(statement, parameters)
+            if cursor.description is not None:  # a statement that returns rows
+                cursor.fetchall()
 
     return replay
 

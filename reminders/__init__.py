@@ -22,9 +22,18 @@ def _profile_changed(account: Any, *, db: Any, changed: set[str], now: Any) -> N
 
 def init_app(app: Flask, api: Api) -> None:
     """Register this domain's routes, CLI and signal receivers."""
-    from reminders import cli, export, routes, sync  # noqa: F401 (export registers itself)
+    from reminders import (
+        cli,
+        export,  # noqa: F401 (registers its exporter)
+        mentor_view,
+        notifications,
+        routes,
+        sync,
+    )
 
     sync.register()
+    notifications.init_app(app)  # the outbox, its kinds of notice, the mentors' inbox
+    mentor_view.register(app)  # what a mentor sees of a mentee's appointments
 
     api.register_blueprint(routes.appointments_blp)
     api.register_blueprint(routes.calendar_blp)

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.sync import registry
+from api.core.db import in_chunks
+from api.sync import tracking
 from reminders import texts
 from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery
 from reminders.reach import Configured, Reach, Reason, reach, reason_of
@@ -89,13 +90,10 @@ def reminder_id(delivery: ReminderDelivery) -> str:
 def _rows(db: Session, appointment_ids: Sequence[str]) -> list[ReminderDelivery]:
     rd = ReminderDelivery
     found: list[ReminderDelivery] = []
-    for start in range(0, len(appointment_ids), registry.CHUNK):
+    for chunk in in_chunks(appointment_ids):
         found += db.scalars(
             select(rd)
-            .where(
-                rd.appointment_id.in_(appointment_ids[start : start + registry.CHUNK]),
-                rd.kind == NoticeKind.REMINDER,
-            )
+            .where(rd.appointment_id.in_(chunk), rd.kind == NoticeKind.REMINDER)
             .order_by(rd.appointment_id, rd.due_at, rd.channel)
         )
     return found
@@ -167,6 +165,23 @@ def reminder_ids(db: Session, appointment_ids: Sequence[str]) -> list[tuple[str,
         if row.state != DeliveryState.CANCELLED and row.appointment_id is not None:
             seen.setdefault(reminder_id(row), row.appointment_id)
     return list(seen.items())
+
+
+def touch_member_reminders(db: Session, member_id: str) -> None:
+    """Reminder times or what reaches the member changed without the appointments
+    changing (new zone, quiet hours, a device): mark the member's reminder deliveries
+    changed so phones re-read their reminders. The appointments themselves stay as they
+    are, so a phone pushing an edit it made meanwhile is not refused as stale."""
+    db.execute(
+        update(ReminderDelivery)
+        .where(
+            ReminderDelivery.member_id == member_id,
+            ReminderDelivery.kind == NoticeKind.REMINDER,
+        )
+        .values(sync_version=None)
+        .execution_options(synchronize_session=False)
+    )
+    tracking.mark_pending(db, "reminder_deliveries")
 
 
 def as_json(view: ReminderView, locale: str) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from api.accounts.models import Account
 from reminders import reach, texts
 from reminders.channels import PushTarget
 from reminders.models import Channel, DeliveryState, ReminderDelivery, SmsOptOut
-from reminders.notices import DESCRIBERS, Described
+from reminders.notifications.kinds import Described
+from reminders.notifications.queue import outbox_of
 from reminders.outbox import Settle
 from reminders.planning import QuietHours, to_local, to_utc
 
@@ -104,10 +105,11 @@ def prepare(db: Session, rows: list[ReminderDelivery], now: datetime) -> Prepare
 def _describe(
     db: Session, rows: list[ReminderDelivery], accounts: dict[str, Account], now: datetime
 ) -> dict[str, Described | str]:
+    outbox = outbox_of(db)
     described: dict[str, Described | str] = {}
     for kind in {row.kind for row in rows}:
         of_kind = [r for r in rows if r.kind == kind and r.member_id in accounts]
-        describer = DESCRIBERS.get(kind)
+        describer = outbox.describer(kind)
         if describer is None:
             described.update({r.id: f"nothing describes notices of kind {kind}" for r in of_kind})
         elif of_kind:

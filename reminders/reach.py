@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.accounts.models import Account, Device
+from api.accounts import devices
+from api.accounts.models import Account
 from reminders import texts
 from reminders.models import Channel, SmsOptOut
 
@@ -120,11 +121,7 @@ def reach(
 ) -> dict[str, dict[Channel, Reach]]:
     """{account id: {push: Reach, sms: Reach}} for these accounts, in two queries."""
     ids = [person.id for person in people]
-    with_device = (
-        set(db.scalars(select(Device.account_id).where(Device.account_id.in_(ids)).distinct()))
-        if ids
-        else set()
-    )
+    with_device = devices.accounts_with_devices(db, ids)
     phones = {person.phone for person in people if person.phone}
     opted_out = (
         set(db.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))))

@@ -12,6 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from api.accounts.auth import current_account, login_required
 from api.accounts.models import Account, Role
+from api.core.claims import created_or_retried
 from api.core.db import get_session, utcnow
 from api.core.errors import Problem
 from api.core.extensions import accepts_form_body, limiter
@@ -92,12 +93,7 @@ def list_appointments(args: dict[str, Any]) -> dict[str, Any]:
 @appointments_blp.route("", methods=["POST"])
 @login_required(Role.MEMBER)
 @appointments_blp.arguments(schemas.AppointmentCreateSchema)
-@appointments_blp.response(201, schemas.AppointmentSchema)
-@appointments_blp.alt_response(
-    200,
-    schema=schemas.AppointmentSchema,
-    description="The id already existed: the retry updated it.",
-)
+@created_or_retried(appointments_blp, schemas.AppointmentSchema)
 def create_appointment(body: dict[str, Any]) -> Any:
     """Create an appointment and plan its reminders. A retry with the same client id
     updates the appointment instead of creating a second one. ``delivery`` says, per

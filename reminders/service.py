@@ -12,24 +12,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.accounts.tokens import digest
+from api.core import claims
 from api.core.crypto import vault_of
-from api.core.db import insert_ignoring_conflicts, new_id, utcnow
+from api.core.db import new_id, utcnow
 from api.core.errors import Problem, not_found
+from api.core.pagination import paginate
 from api.sync import tracking
 from reminders import deliveries, planning
 from reminders.models import (
     REMINDABLE,
     Appointment,
     CalendarFeed,
-    Channel,
     DeliveryState,
     Kind,
-    NoticeKind,
     ReminderDelivery,
     Status,
 )
@@ -91,13 +91,7 @@ def list_own(
     query = select(Appointment).where(Appointment.member_id == member_id)
     if status:
         query = query.where(Appointment.status == status)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.scalars(
-        query.order_by(Appointment.starts_local, Appointment.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
-    return list(items), total
+    return paginate(db, query.order_by(Appointment.starts_local, Appointment.id), page, page_size)
 
 
 def create(
@@ -106,8 +100,8 @@ def create(
     """Create an appointment, or, when the phone retries with an id it already created,
     update that one with the fields given (nothing else reset). Returns (appointment, created).
 
-    The id is claimed with INSERT ... ON CONFLICT DO NOTHING, so a retry racing the first
-    request waits for it and then updates, instead of failing on the key.
+    The id is claimed once (``api.core.claims``): a retry racing the first request waits
+    for it and then updates.
     """
     appointment_id = fields.pop("id", None) or new_id()
     # Checked before anything is written: a bad body changes nothing.
@@ -115,36 +109,19 @@ def create(
     _apply(draft, fields)
     _validate(draft)
     columns = ("kind", "starts_local", "ends_local", "timezone", "recurrence")
-    claimed = insert_ignoring_conflicts(
-        db,
-        Appointment,
-        [
-            {
-                **{name: getattr(draft, name) for name in columns},
-                # The row goes in with its title sealed already (the column is never plain).
-                "title": vault_of(db).seal(
-                    member.id, "appointments", "title", appointment_id, draft.title
-                ),
-                "id": appointment_id,
-                "member_id": member.id,
-                "reminder_offsets": draft.reminder_offsets,
-                "channels": draft.channels,
-                "status": draft.status,
-                "created_at": now,
-                "updated_at": now,
-            }
-        ],
-        ["id"],
-    )
-    appointment = db.get(Appointment, appointment_id, populate_existing=True)
-    assert appointment is not None
-    if appointment.member_id != member.id:
-        raise Problem(
-            409,
-            "This id is already in use; let the phone pick another.",
-            kind="id-conflict",
-            errors={"id": ["Already in use."]},
-        )
+    row = {
+        **{name: getattr(draft, name) for name in columns},
+        # The row goes in with its title sealed already (the column is never plain).
+        "title": vault_of(db).seal(member.id, "appointments", "title", appointment_id, draft.title),
+        "id": appointment_id,
+        "member_id": member.id,
+        "reminder_offsets": draft.reminder_offsets,
+        "channels": draft.channels,
+        "status": draft.status,
+        "created_at": now,
+        "updated_at": now,
+    }
+    appointment, claimed = claims.claim(db, Appointment, row, owner="member_id", owner_id=member.id)
     if not claimed:
         return update(db, appointment, member, fields, now), False
     # The other sealed fields (location, notes) go in through the ORM.
@@ -186,6 +163,9 @@ def delete(db: Session, appointment: Appointment) -> None:
     db.flush()
 
 
+Plan = dict[tuple[datetime, str, str], planning.PlannedReminder]
+
+
 def replan(db: Session, appointment: Appointment, member: Account, now: datetime) -> None:
     """Make the outbox match the appointment: add what is missing, move what changed,
     cancel what is no longer wanted. Idempotent (the plan key is unique)."""
@@ -197,21 +177,51 @@ def replan(db: Session, appointment: Appointment, member: Account, now: datetime
         if appointment.recurrence
         else ALL_AHEAD
     )
-    wanted: dict[tuple[datetime, str, str], planning.PlannedReminder] = {}
-    if appointment.status in REMINDABLE:
-        for planned in planning.plan(
-            starts_local=appointment.starts_local,
-            timezone=appointment.timezone,
-            recurrence=appointment.recurrence,
-            offsets=appointment.reminder_offsets,
-            member_timezone=member.timezone,
-            quiet=planning.QuietHours.of(member.quiet_hours_start, member.quiet_hours_end),
-            now=now,
-            horizon=horizon,
-        ):
-            for channel in appointment.channels:
-                wanted[(planned.occurrence_local, planned.offset_key, channel)] = planned
+    wanted = _wanted(appointment, member, now, horizon)
+    _move_planned(db, appointment, wanted, now)
+    db.add_all(
+        ReminderDelivery(
+            appointment_id=appointment.id,
+            member_id=appointment.member_id,
+            occurrence_local=key[0],
+            occurrence_at=planned.occurrence_at,
+            offset_key=key[1],
+            channel=key[2],
+            due_at=planned.due_at,
+            created_at=now,
+            updated_at=now,
+        )
+        for key, planned in wanted.items()
+    )
+    appointment.planned_until = horizon if appointment.recurrence else None
+    tracking.mark_pending(db, "reminder_deliveries")  # new rows start unstamped
+    db.flush()
 
+
+def _wanted(appointment: Appointment, member: Account, now: datetime, horizon: datetime) -> Plan:
+    """The reminders the appointment should have up to ``horizon``, by plan key
+    (occurrence, offset, channel)."""
+    wanted: Plan = {}
+    if appointment.status not in REMINDABLE:
+        return wanted
+    for planned in planning.plan(
+        starts_local=appointment.starts_local,
+        timezone=appointment.timezone,
+        recurrence=appointment.recurrence,
+        offsets=appointment.reminder_offsets,
+        member_timezone=member.timezone,
+        quiet=planning.QuietHours.of(member.quiet_hours_start, member.quiet_hours_end),
+        now=now,
+        horizon=horizon,
+    ):
+        for channel in appointment.channels:
+            wanted[(planned.occurrence_local, planned.offset_key, channel)] = planned
+    return wanted
+
+
+def _move_planned(db: Session, appointment: Appointment, wanted: Plan, now: datetime) -> None:
+    """The rows the appointment has: cancelled when no longer wanted, moved when their
+    time changed. What is left in ``wanted`` has no row yet."""
     rd = ReminderDelivery
     current = db.scalars(
         select(rd).where(
@@ -231,23 +241,6 @@ def replan(db: Session, appointment: Appointment, member: Account, now: datetime
             row.state, row.due_at = DeliveryState.PENDING, planned_row.due_at
             row.occurrence_at = planned_row.occurrence_at
         # sending, sent, failed, skipped: already settled for this key; leave as is.
-    db.add_all(
-        rd(
-            appointment_id=appointment.id,
-            member_id=appointment.member_id,
-            occurrence_local=key[0],
-            occurrence_at=planned.occurrence_at,
-            offset_key=key[1],
-            channel=key[2],
-            due_at=planned.due_at,
-            created_at=now,
-            updated_at=now,
-        )
-        for key, planned in wanted.items()
-    )
-    appointment.planned_until = horizon if appointment.recurrence else None
-    tracking.mark_pending(db, "reminder_deliveries")  # new rows start unstamped
-    db.flush()
 
 
 def replan_member(db: Session, member: Account, now: datetime) -> int:
@@ -261,9 +254,7 @@ def replan_member(db: Session, member: Account, now: datetime) -> int:
     for appointment in appointments:
         replan(db, appointment, member, now)
         count += 1
-    from reminders.sync import touch_member_reminders
-
-    touch_member_reminders(db, member.id)  # phones re-read the moved reminder times
+    deliveries.touch_member_reminders(db, member.id)  # phones re-read the moved reminder times
     return count
 
 
@@ -346,45 +337,3 @@ def all_own(db: Session, member_id: str) -> list[Appointment]:
             .order_by(Appointment.starts_local)
         )
     )
-
-
-def enqueue_notices(
-    db: Session,
-    *,
-    kind: NoticeKind,
-    subject_id: str,
-    recipient: Account,
-    about_member_id: str,
-    channels: list[Channel],
-    now: datetime,
-    useful_until: datetime,
-) -> None:
-    """Queue a notice other than a reminder (a help alert) on each channel, once: the
-    same subject and recipient never get a second row per channel."""
-    zone = ZoneInfo(recipient.timezone)
-    insert_ignoring_conflicts(
-        db,
-        ReminderDelivery,
-        [
-            {
-                "id": new_id(),
-                "kind": kind,
-                "appointment_id": None,
-                "subject_id": subject_id,
-                "member_id": recipient.id,
-                "about_member_id": about_member_id,
-                "occurrence_local": planning.to_local(useful_until, zone),
-                "occurrence_at": useful_until,
-                "offset_key": "now",
-                "channel": channel,
-                "due_at": now,
-                "state": DeliveryState.PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for channel in channels
-        ],
-        ["subject_id", "member_id", "channel"],
-    )
-    tracking.mark_pending(db, "reminder_deliveries")

@@ -10,12 +10,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from api.accounts.models import Account, Device
+from api.accounts import devices
+from api.accounts.models import Account
 from api.core.errors import Problem
-from api.sync import registry, tracking
+from api.sync import registry
 from api.sync.models import Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
 from reminders import deliveries, schemas, service
@@ -217,30 +218,12 @@ def _tombstone_reminders(db: Session, _context: Any, _instances: Any) -> None:
             Tombstone(table_name="reminders", record_id=key, account_id=owner[appointment_id])
             for key, appointment_id in deliveries.reminder_ids(db, list(owner))
         )
-    changed = [*db.new, *db.deleted]
-    members = {obj.account_id for obj in changed if isinstance(obj, Device)}
-    phones = {obj.phone for obj in changed if isinstance(obj, SmsOptOut)}
+    members = devices.accounts_with_devices_changing(db)
+    phones = {obj.phone for obj in [*db.new, *db.deleted] if isinstance(obj, SmsOptOut)}
     if phones:
         members.update(db.scalars(select(Account.id).where(Account.phone.in_(phones))))
     for member_id in sorted(members):
-        touch_member_reminders(db, member_id)
-
-
-def touch_member_reminders(db: Session, member_id: str) -> None:
-    """Reminder times or what reaches the member changed without the appointments
-    changing (new zone, quiet hours, a device): mark the member's reminder deliveries
-    changed so phones re-read their reminders. The appointments themselves stay as they
-    are, so a phone pushing an edit it made meanwhile is not refused as stale."""
-    db.execute(
-        update(ReminderDelivery)
-        .where(
-            ReminderDelivery.member_id == member_id,
-            ReminderDelivery.kind == NoticeKind.REMINDER,
-        )
-        .values(sync_version=None)
-        .execution_options(synchronize_session=False)
-    )
-    tracking.mark_pending(db, "reminder_deliveries")
+        deliveries.touch_member_reminders(db, member_id)
 
 
 def register() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -73,6 +73,21 @@ def forget_device(db: Session, account_id: str, device_id: str) -> None:
         raise not_found("device")
     db.delete(device)
     db.flush()
+
+
+def accounts_with_devices(db: Session, account_ids: Collection[str]) -> set[str]:
+    """Which of these accounts have at least one push subscription (one query)."""
+    if not account_ids:
+        return set()
+    return set(
+        db.scalars(select(Device.account_id).where(Device.account_id.in_(account_ids)).distinct())
+    )
+
+
+def accounts_with_devices_changing(db: Session) -> set[str]:
+    """Accounts whose devices this session is about to add or delete (read before a
+    flush): what reaches them changes."""
+    return {obj.account_id for obj in [*db.new, *db.deleted] if isinstance(obj, Device)}
 
 
 def push_targets(db: Session, account_ids: Iterable[str]) -> dict[str, list[Device]]:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from api.accounts.auth import current_account, login_required
 from api.accounts.models import Role
 from api.checkins import schemas, service
 from api.checkins.models import Checkin
+from api.core.claims import created_or_retried
 from api.core.db import get_session, utcnow
 from api.core.pagination import PageArgs, envelope
 from api.mentors import access, alerts
-from reminders.reach import Configured
 
 checkins_blp = Blueprint(
     "checkins",
@@ -27,9 +26,8 @@ checkins_blp = Blueprint(
 def _written(checkin: Checkin) -> dict[str, Any]:
     """The check-in; when it asks for help, who that reaches now."""
     db, member = get_session(), current_account()
-    configured = Configured.from_config(current_app.config)
     view = service.member_view(db, [checkin])[0]
-    help_answer = alerts.help_answer(db, member, checkin, utcnow(), configured)
+    help_answer = alerts.help_answer(db, member, checkin, utcnow())
     return view if help_answer is None else {**view, "help": help_answer}
 
 
@@ -47,12 +45,7 @@ def list_checkins(args: dict[str, Any]) -> dict[str, Any]:
 @checkins_blp.route("", methods=["POST"])
 @login_required(Role.MEMBER)
 @checkins_blp.arguments(schemas.CheckinCreateSchema)
-@checkins_blp.response(201, schemas.CheckinSchema)
-@checkins_blp.alt_response(
-    200,
-    schema=schemas.CheckinSchema,
-    description="The id already existed: the retry updated it.",
-)
+@created_or_retried(checkins_blp, schemas.CheckinSchema)
 def create_checkin(body: dict[str, Any]) -> Any:
     """Record a check-in. With help_requested, mentors with help_alerts are told, and
     ``help`` says who is reached now and how. A retry with the same client id updates the

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.checkins.models import Checkin, CheckinResponse
-from api.core.db import insert_ignoring_conflicts, new_id
+from api.core import claims
+from api.core.db import new_id
 from api.core.errors import Problem, not_found
 from api.core.pagination import paginate
 
@@ -65,37 +66,22 @@ def create(
     """Create a check-in, or, when the phone retries with an id it already created, update
     that one with the fields given. Returns (check-in, created).
 
-    The row is claimed with INSERT ... ON CONFLICT DO NOTHING, so a retry racing the
-    first request waits for it and then updates, instead of failing on the key.
+    The id is claimed once (``api.core.claims``): a retry racing the first request waits
+    for it and then updates.
     """
     checkin_id = fields.pop("id", None) or new_id()
     _check_time(fields, now)
-    created = insert_ignoring_conflicts(
-        db,
-        Checkin,
-        [
-            {
-                "id": checkin_id,
-                "member_id": member.id,
-                "mood": fields.get("mood", 3),
-                "needs": [],
-                "help_requested": False,
-                "recorded_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-        ],
-        ["id"],
-    )
-    checkin = db.get(Checkin, checkin_id, populate_existing=True)
-    assert checkin is not None
-    if checkin.member_id != member.id:
-        raise Problem(
-            409,
-            "This id is already in use; let the phone pick another.",
-            kind="id-conflict",
-            errors={"id": ["Already in use."]},
-        )
+    row = {
+        "id": checkin_id,
+        "member_id": member.id,
+        "mood": fields.get("mood", 3),
+        "needs": [],
+        "help_requested": False,
+        "recorded_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    checkin, created = claims.claim(db, Checkin, row, owner="member_id", owner_id=member.id)
     if not created:
         return update(db, checkin, fields, now), False
     _apply(checkin, fields, now)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
@@ -17,6 +17,7 @@ from api.checkins.models import Checkin, CheckinResponse
 from api.core import signals
 from api.core.db import utcnow
 from api.sync import registry
+from api.sync.models import Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, joined, ms
 
 CHECKIN_COLUMNS: dict[str, registry.ColumnType] = {
@@ -141,6 +142,21 @@ def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> N
             .where(CheckinResponse.mentor_id == account.id)
             .values(sync_version=None)
         )
+
+
+def changed_or_deleted(db: Session, pending: set[str]) -> list[str]:
+    """Ids of the check-ins changed or deleted in a transaction about to commit (for a
+    stamping hook: ``pending`` names the tables with rows still to stamp)."""
+    found: list[str] = []
+    if "checkins" in pending:
+        found += db.scalars(select(Checkin.id).where(Checkin.sync_version.is_(None)))
+    if "sync_tombstones" in pending:
+        found += db.scalars(
+            select(Tombstone.record_id).where(
+                Tombstone.sync_version.is_(None), Tombstone.table_name == "checkins"
+            )
+        )
+    return found
 
 
 def register() -> None:

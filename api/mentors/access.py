@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from flask import Flask, current_app
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
@@ -25,7 +26,6 @@ from api.core.errors import Problem, not_found
 from api.core.pagination import paginate
 from api.mentors.models import CHECKIN_SCOPES, AccessLogEntry, Grant, Scope
 from api.mentors.service import active_grant, in_force
-from reminders.models import Appointment
 
 
 class Purpose(enum.StrEnum):
@@ -133,29 +133,28 @@ def shared_checkins(
     return [shape_checkin(c, access) for c in checkins], total
 
 
+# (db, member id, page, page_size) -> (that page of the member's appointments, shaped for
+# a mentor: times and status only; the total). Installed by reminders, which holds them.
+AppointmentTimes = Callable[[Session, str, int, int], tuple[list[dict[str, Any]], int]]
+APPOINTMENT_TIMES = "homeward.mentee_appointment_times"
+
+
+def install_appointment_times(app: Flask, reader: AppointmentTimes) -> None:
+    """Say where a mentee's appointment times are read (reminders' init_app does)."""
+    app.extensions[APPOINTMENT_TIMES] = reader
+
+
 def shared_appointments(
     db: Session, mentor: Account, member_id: str, now: datetime, page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Times and status only; never title, kind, notes or location."""
     access = authorize(db, mentor, member_id, Purpose.READ_APPOINTMENTS, now)
-    # share_history is about check-ins; appointment times are shown whenever they were made.
-    query = (
-        select(Appointment)
-        .where(Appointment.member_id == member_id)
-        .order_by(Appointment.starts_local, Appointment.id)
-    )
-    appointments, total = paginate(db, query, page, page_size)
-    log(db, access, "appointments.list", [a.id for a in appointments], now)
-    return [
-        {
-            "id": a.id,
-            "starts_at": a.starts_local.strftime("%Y-%m-%dT%H:%M"),
-            "ends_at": a.ends_local.strftime("%Y-%m-%dT%H:%M") if a.ends_local else None,
-            "timezone": a.timezone,
-            "status": a.status.value,
-        }
-        for a in appointments
-    ], total
+    reader: AppointmentTimes | None = current_app.extensions.get(APPOINTMENT_TIMES)
+    if reader is None:
+        raise RuntimeError("nothing reads appointment times (reminders.init_app installs it)")
+    appointments, total = reader(db, member_id, page, page_size)
+    log(db, access, "appointments.list", [a["id"] for a in appointments], now)
+    return appointments, total
 
 
 def checkin_to_respond_to(db: Session, mentor: Account, checkin_id: str, now: datetime) -> Checkin:
@@ -186,8 +185,7 @@ def mentees(
         .where(Grant.mentor_id == mentor.id, in_force(now))
         .order_by(Grant.created_at.desc(), Grant.id)
     )
-    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = db.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    rows, total = paginate(db, query, page, page_size, rows=True)
     items = []
     for grant, display_name, username in rows:
         log(db, Access(grant, frozenset(grant.scopes)), "mentees.list", [], now)
@@ -215,8 +213,7 @@ def access_log(
         .where(AccessLogEntry.member_id == member_id)
         .order_by(AccessLogEntry.at.desc(), AccessLogEntry.id)
     )
-    total = db.scalar(select(func.count()).where(AccessLogEntry.member_id == member_id)) or 0
-    rows = db.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    rows, total = paginate(db, query, page, page_size, rows=True)
     return [
         {
             "id": entry.id,

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api.accounts.models import Account
@@ -208,8 +208,7 @@ def list_grants(
         query = query.where(in_force(now))
     elif active is False:
         query = query.where(~in_force(now))
-    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = db.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    rows, total = paginate(db, query, page, page_size, rows=True)
     return [
         grant_view(grant, member_name=md or mu, mentor_name=nd or nu, now=now)
         for grant, md, mu, nd, nu in rows

@@ -22,8 +22,8 @@ from api.accounts.rights import after_erase
 from api.accounts.service import display_names
 from api.checkins.models import Checkin
 from api.core import signals
-from api.core.db import insert_ignoring_conflicts, utcnow
-from api.mentors import access, inbox
+from api.core.db import in_chunks, insert_ignoring_conflicts, utcnow
+from api.mentors import access
 from api.mentors.models import Grant
 from api.mentors.service import in_force
 from api.sync import registry, tracking
@@ -189,10 +189,8 @@ def _hidden(
         return list(db.scalars(held))
     return [
         i
-        for start in range(0, len(among), registry.CHUNK)
-        for i in db.scalars(
-            held.where(HeldRecord.record_id.in_(among[start : start + registry.CHUNK]))
-        )
+        for chunk in in_chunks(among)
+        for i in db.scalars(held.where(HeldRecord.record_id.in_(chunk)))
     ]
 
 
@@ -202,8 +200,7 @@ def _tell_hidden(
     """Tombstones, addressed to the mentor, for what their phones hold and may no longer
     see; those records are no longer held. True when there were any."""
     hidden = _hidden(db, mentor_id, member_id, utcnow(), among)
-    for start in range(0, len(hidden), registry.CHUNK):
-        chunk = hidden[start : start + registry.CHUNK]
+    for chunk in in_chunks(hidden):
         db.add_all(Tombstone(table_name=SHARED, record_id=i, account_id=mentor_id) for i in chunk)
         db.execute(
             delete(HeldRecord).where(
@@ -218,15 +215,14 @@ def _tell_hidden(
 def _holders(db: Session, member_ids: set[str]) -> list[tuple[str, str]]:
     """(mentor, member) pairs where the mentor's phones hold some of the member's records."""
     pairs: set[tuple[str, str]] = set()
-    ids = sorted(member_ids)
-    for start in range(0, len(ids), registry.CHUNK):
+    for chunk in in_chunks(sorted(member_ids)):
         pairs.update(
             (mentor_id, member_id)
             for member_id, mentor_id in db.execute(
                 select(HeldRecord.subject_id, HeldRecord.account_id)
                 .where(
                     HeldRecord.table_name == SHARED,
-                    HeldRecord.subject_id.in_(ids[start : start + registry.CHUNK]),
+                    HeldRecord.subject_id.in_(chunk),
                 )
                 .distinct()
             )
@@ -237,11 +233,11 @@ def _holders(db: Session, member_ids: set[str]) -> list[tuple[str, str]]:
 def _holders_of(db: Session, record_ids: list[str]) -> dict[tuple[str, str], list[str]]:
     """{(mentor, member): [held ids]} among these check-in ids."""
     found: dict[tuple[str, str], list[str]] = {}
-    for start in range(0, len(record_ids), registry.CHUNK):
+    for chunk in in_chunks(record_ids):
         for mentor_id, member_id, record_id in db.execute(
             select(HeldRecord.account_id, HeldRecord.subject_id, HeldRecord.record_id).where(
                 HeldRecord.table_name == SHARED,
-                HeldRecord.record_id.in_(record_ids[start : start + registry.CHUNK]),
+                HeldRecord.record_id.in_(chunk),
             )
         ):
             found.setdefault((mentor_id, member_id), []).append(record_id)
@@ -250,8 +246,8 @@ def _holders_of(db: Session, record_ids: list[str]) -> dict[tuple[str, str], lis
 
 def _views_may_shrink(db: Session, pending: set[str]) -> bool:
     """Before a transaction that changed check-ins or grants commits (under the clock's
-    lock): tombstones for every held check-in (and in-app help alert) that left its
-    mentor's view. A changed or
+    lock): tombstones for every held check-in that left its mentor's view (the in-app help
+    alerts have their own hook, ``reminders.notifications.inbox.withdrawn``). A changed or
     deleted grant checks all that its member's mentors hold; a changed or deleted
     check-in checks only itself (one indexed lookup when no mentor holds it)."""
     whole: set[str] = set()  # members whose grants changed
@@ -276,8 +272,7 @@ def _views_may_shrink(db: Session, pending: set[str]) -> bool:
     for (mentor_id, member_id), held in _holders_of(db, checkins).items():
         if member_id not in whole:
             wrote = _tell_hidden(db, mentor_id, member_id, held) or wrote
-    # Help alerts in the app follow their check-in too (one lookup for the same ids).
-    return inbox.withdrawn(db, checkins) or wrote
+    return wrote
 
 
 def _remember_sent(db: Session, mentor: Account, sent: Changes) -> None:
@@ -292,13 +287,8 @@ def _remember_sent(db: Session, mentor: Account, sent: Changes) -> None:
         }
         for raw in sent.created + sent.updated
     ]
-    for start in range(0, len(rows), registry.CHUNK):
-        insert_ignoring_conflicts(
-            db,
-            HeldRecord,
-            rows[start : start + registry.CHUNK],
-            ["account_id", "table_name", "record_id"],
-        )
+    for chunk in in_chunks(rows):
+        insert_ignoring_conflicts(db, HeldRecord, chunk, ["account_id", "table_name", "record_id"])
     for member_id in sorted({row["subject_id"] for row in rows}):
         _tell_hidden(db, mentor.id, member_id)
 
@@ -331,4 +321,3 @@ def register() -> None:
     registry.register(
         SyncTable(SHARED, "mentor", SHARED_COLUMNS, _pull_shared, after_pull=_remember_sent)
     )
-    registry.register(inbox.table())  # help alerts, in the app

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.core.db import insert_ignoring_conflicts
+from api.core.db import in_chunks, insert_ignoring_conflicts
 from api.core.errors import Problem
 from api.sync import registry, tracking
 from api.sync.models import PushReceipt, Tombstone
@@ -69,13 +69,13 @@ def _conflict() -> Problem:
 def _deleted_versions(db: Session, account: Account, table: str, ids: list[str]) -> dict[str, int]:
     """{id: clock value of its deletion} for the ids the server deleted for this account."""
     found: dict[str, int] = {}
-    for start in range(0, len(ids), registry.CHUNK):
+    for chunk in in_chunks(ids):
         rows = db.execute(
             select(Tombstone.record_id, func.max(Tombstone.sync_version))
             .where(
                 Tombstone.table_name == table,
                 Tombstone.account_id == account.id,
-                Tombstone.record_id.in_(ids[start : start + registry.CHUNK]),
+                Tombstone.record_id.in_(chunk),
             )
             .group_by(Tombstone.record_id)
         )

@@ -1,4 +1,5 @@
-"""The in-app channel of help alerts: the mentors' synced table ``alerts`` (pull only).
+"""The in-app channel of the outbox: the mentors' inbox of help alerts, their synced table
+``alerts`` (pull only), registered by ``reminders.notifications.init_app``.
 
 Every call for help queues, beside its push and SMS rows, one outbox row per mentor on
 the ``app`` channel (``api.mentors.alerts``). The dispatcher never claims those: the
@@ -27,8 +28,9 @@ from sqlalchemy.orm import Session
 from api.accounts.models import Account, Role
 from api.accounts.rights import after_erase
 from api.accounts.service import display_names
+from api.checkins import sync as checkins_sync
 from api.checkins.models import Checkin
-from api.core.db import insert_ignoring_conflicts
+from api.core.db import in_chunks, insert_ignoring_conflicts
 from api.mentors import access
 from api.mentors.models import Grant, Scope
 from api.mentors.service import in_force
@@ -71,50 +73,11 @@ def _pull_alerts(pull: Pull) -> Changes:
         )
         if Scope.HELP_ALERTS in g.scopes
     }
-    # A grant made or changed in the window: what it shows goes again, whole.
-    regranted = set(
-        db.scalars(
-            select(Grant.member_id).where(
-                Grant.mentor_id == mentor.id, pull.changed(Grant.sync_version)
-            )
-        )
-    )
     found = Delivered(until=pull.until)
-    rows = (
-        list(
-            db.scalars(
-                select(rd)
-                .where(
-                    _in_app(mentor.id),
-                    rd.state.in_([DeliveryState.PENDING, DeliveryState.SENT]),
-                    rd.about_member_id.in_(grants),
-                )
-                .order_by(rd.created_at)
-            )
-        )
-        if grants
-        else []
-    )
-    asking = set(
-        db.scalars(
-            select(Checkin.id).where(
-                Checkin.id.in_({r.subject_id for r in rows}),
-                Checkin.help_requested.is_(True),
-            )
-        )
-    )
     names = display_names(db, grants)
     shown: dict[str, list[str]] = {}
-    for row in rows:
+    for row in _to_show(pull, set(grants)):
         assert row.about_member_id is not None and row.subject_id is not None
-        if row.subject_id not in asking:
-            continue  # withdrawn or deleted (a phone that held it is told by ``withdrawn``)
-        if row.state != DeliveryState.PENDING and not (
-            pull.full
-            or row.about_member_id in regranted
-            or (row.sent_at is not None and row.sent_at > pull.since_time)
-        ):
-            continue
         found.add(
             {
                 "id": row.subject_id,
@@ -136,6 +99,53 @@ def _pull_alerts(pull: Pull) -> Changes:
     if not gone.full:
         found.deleted = gone.tombstones(ALERTS) + _hidden(gone, set(grants))
     return found
+
+
+def _to_show(pull: Pull, granted: set[str]) -> list[ReminderDelivery]:
+    """The mentor's in-app alerts about these members that this pull carries: the new
+    ones, and again those of a grant made or changed in the window (what it shows goes
+    again, whole), or sent after the phone's last pull. Not those of a check-in that no
+    longer asks for help (a phone that held one is told by ``withdrawn``)."""
+    if not granted:
+        return []
+    db, mentor = pull.db, pull.account
+    regranted = set(
+        db.scalars(
+            select(Grant.member_id).where(
+                Grant.mentor_id == mentor.id, pull.changed(Grant.sync_version)
+            )
+        )
+    )
+    rows = list(
+        db.scalars(
+            select(rd)
+            .where(
+                _in_app(mentor.id),
+                rd.state.in_([DeliveryState.PENDING, DeliveryState.SENT]),
+                rd.about_member_id.in_(granted),
+            )
+            .order_by(rd.created_at)
+        )
+    )
+    asking = set(
+        db.scalars(
+            select(Checkin.id).where(
+                Checkin.id.in_({r.subject_id for r in rows}),
+                Checkin.help_requested.is_(True),
+            )
+        )
+    )
+    return [
+        row
+        for row in rows
+        if row.subject_id in asking
+        and (
+            row.state == DeliveryState.PENDING
+            or pull.full
+            or row.about_member_id in regranted
+            or (row.sent_at is not None and row.sent_at > pull.since_time)
+        )
+    ]
 
 
 def _hidden(gone: Pull, allowed: set[str]) -> list[str]:
@@ -168,8 +178,7 @@ def _delivered(db: Session, mentor: Account, sent: Changes) -> None:
     carried are delivered, and held by the mentor's phones."""
     raws = sent.created + sent.updated
     until = sent.until if isinstance(sent, Delivered) else 0
-    for start in range(0, len(raws), registry.CHUNK):
-        chunk = raws[start : start + registry.CHUNK]
+    for chunk in in_chunks(raws):
         db.execute(
             update(rd)
             .where(
@@ -201,13 +210,15 @@ def _delivered(db: Session, mentor: Account, sent: Changes) -> None:
         )
 
 
-def withdrawn(db: Session, changed: list[str]) -> bool:
-    """Of these check-ins, changed or deleted in a transaction about to commit (called from
-    the stamping hook, under the clock's lock): an alert a mentor's phone holds about one
-    that no longer asks for help leaves that phone by tombstone. True when any did."""
+def withdrawn(db: Session, pending: set[str]) -> bool:
+    """Of the check-ins changed or deleted in a transaction about to commit (a stamping
+    hook, run under the clock's lock): an alert a mentor's phone holds about one that no
+    longer asks for help leaves that phone by tombstone. True when any did."""
+    changed = checkins_sync.changed_or_deleted(db, pending)
+    if not changed:
+        return False
     gone: list[tuple[str, str]] = []
-    for start in range(0, len(changed), registry.CHUNK):
-        chunk = changed[start : start + registry.CHUNK]
+    for chunk in in_chunks(changed):
         still_asking = select(Checkin.id).where(
             Checkin.id == HeldRecord.record_id, Checkin.help_requested.is_(True)
         )

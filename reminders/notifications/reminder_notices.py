@@ -1,13 +1,9 @@
-"""What each kind of notice in the outbox says: a describer per kind, asked by the
-dispatcher for a batch of claimed rows. Reminders are described here; other domains
-register their own kinds (api.mentors.alerts: help alerts)."""
+"""What an appointment's reminder says when it is sent: the describer of
+``NoticeKind.REMINDER``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -15,32 +11,10 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, NotificationDetail
 from api.core.crypto import vault_of
-from reminders import reach, texts
-from reminders.models import REMINDABLE, Appointment, Channel, NoticeKind, ReminderDelivery
+from reminders import texts
+from reminders.models import REMINDABLE, Appointment, Channel, ReminderDelivery
+from reminders.notifications.kinds import Described
 from reminders.planning import to_local
-
-
-@dataclass(frozen=True)
-class Described:
-    """What a claimed notice says, worked out by its kind's describer."""
-
-    notification: texts.Notification
-    payload: dict[str, Any]
-    # Why a notice that reached its deadline (occurrence_at) is skipped, and that deadline.
-    too_late: str = reach.TOO_LATE
-    deadline: str = "the appointment"
-
-
-# (db, rows of one kind, recipients by id, now) -> per row id: what to send, or why not.
-Describer = Callable[
-    [Session, list[ReminderDelivery], dict[str, Account], datetime], dict[str, "Described | str"]
-]
-DESCRIBERS: dict[NoticeKind, Describer] = {}
-
-
-def register_describer(kind: NoticeKind, describer: Describer) -> None:
-    """A domain that queues notices of its own kind says here what they read."""
-    DESCRIBERS[kind] = describer
 
 
 def describe_reminders(
@@ -89,6 +63,3 @@ def describe_reminders(
             },
         )
     return described
-
-
-register_describer(NoticeKind.REMINDER, describe_reminders)

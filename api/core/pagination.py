@@ -28,7 +28,12 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 
 def paginate(
-    db: Session, query: Select[Any], page: int, page_size: int, *, rows: bool = False
+    db: Session,
+    query: Select[*tuple[Any, ...]],
+    page: int,
+    page_size: int,
+    *,
+    rows: bool = False,
 ) -> tuple[list[Any], int]:
     """One page of ``query`` (already ordered) and the total count: its first column's
     values, or with ``rows`` the whole rows. The one way every list of this API pages."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import time_machine
 
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"

@@ -17,21 +17,19 @@ from sqlalchemy import text
 
 from api.core.crypto import DecryptionError, vault_of
 from api.models import metadata
-from tests.conftest import assert_problem
-from tests.core.test_encryption import (
+from tests.fixtures.http import assert_problem
+from tests.fixtures.records import (
     CHECKINS,
+    ME,
+    add_device,
     appointment,
     checkin,
-    engine_of,
-    every_stored_value,
-    marker,
-    raw,
+    erase,
     respond,
-    session_of,
     share,
 )
+from tests.fixtures.stored import engine_of, every_stored_value, marker, raw, session_of
 
-ME = "/api/v1/me"
 EXPORT = "/api/v1/me/export"
 
 
@@ -51,19 +49,6 @@ def export_of(client: Any, person: Any) -> dict[str, Any]:
 
 def without_time_of_export(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != "exported_at"}
-
-
-def erase(client: Any, person: Any, password: str | None = None) -> Any:
-    return client.delete(ME, json={"password": password or person.password}, headers=person.headers)
-
-
-def add_device(client: Any, push: Any, person: Any, name: str) -> dict[str, Any]:
-    response = client.post(
-        "/api/v1/devices", headers=person.headers, json={**push.new_subscription(), "name": name}
-    )
-    assert response.status_code == 201, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
 
 
 def secrets_stored_for(app: Any, account_id: str) -> list[str]:

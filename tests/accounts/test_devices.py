@@ -19,7 +19,7 @@ from py_vapid import Vapid02
 from sqlalchemy import func, select
 
 from api.accounts.models import Device
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 
 DEVICES = "/api/v1/devices"
 FCM = "https://fcm.googleapis.com/fcm/send/"

@@ -22,7 +22,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import event
 
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 
 TOKEN = "/api/v1/auth/token"
 RECOVER = "/api/v1/auth/recover"

@@ -9,7 +9,7 @@ from typing import Any
 
 import time_machine
 
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 
 ME = "/api/v1/me"
 SESSIONS = "/api/v1/me/sessions"

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from resources.models import Organization
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 
 PASSWORD = "a long walk home"
 TOKEN = "/api/v1/auth/token"

@@ -11,20 +11,18 @@ newest first by arrival. Bad input is a Problem with per-field errors and change
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from sqlalchemy import func, select
 
 from api.checkins.models import Checkin, CheckinResponse
-from tests.conftest import assert_problem
+from tests.fixtures.clock import NOW
+from tests.fixtures.http import assert_problem
 
 CHECKINS = "/api/v1/checkins"
 INVITES = "/api/v1/invites"
-NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 NEEDS = ["housing", "work", "food", "transport", "health", "legal", "id", "family", "support"]
 CHECKIN_KEYS = {
     "id",
@@ -42,15 +40,8 @@ CHECKIN_KEYS = {
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the app's clock is api.core.db.utcnow)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(display_name="Rosa")
+def member_profile() -> dict[str, Any]:
+    return {"display_name": "Rosa"}
 
 
 def url(checkin_id: str) -> str:

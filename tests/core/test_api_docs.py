@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from api import create_app
-from tests.conftest import TEST_CONFIG
+from tests.fixtures.backends import TEST_CONFIG
 
 DOCS = "/api/docs"
 ABSOLUTE_URL = re.compile(r"""(?:https?:)?//[A-Za-z0-9.-]+[^\s"'<>()]*""")

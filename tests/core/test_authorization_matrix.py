@@ -43,14 +43,13 @@ import base64
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
@@ -58,12 +57,15 @@ from flask.testing import FlaskClient
 
 from api.core.extensions import limiter
 from api.models import metadata
-from resources import indexing
-from resources.models import JobPosting, Organization
-from tests.conftest import Accounts, Person, _empty_tables, assert_problem
+from resources.jobs.models import JobPosting
+from resources.models import Organization
+from resources.search import indexing
+from tests.fixtures.backends import empty_tables
+from tests.fixtures.clock import NOW
+from tests.fixtures.http import assert_problem
+from tests.fixtures.people import Accounts, Person
 
 API = "/api/v1/"
-NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 # The expired mentor's grant ends here; the matrix runs LATER (access tokens last 15 minutes).
 # The expired job posting's last day ends here too.
 GRANT_ENDS = NOW + timedelta(minutes=1)
@@ -75,7 +77,6 @@ ALL_SCOPES = [
     "checkins.needs",
     "help_alerts",
 ]
-STAFF_PASSWORD = "a long walk home"
 MADE_UP_ID = "nothing-has-this-id-0000"
 LISTING_NAME = "Second Chance Pantry"
 JOB_TITLE = "Line cook"
@@ -215,36 +216,6 @@ def job_posting(app: Flask, organization_id: str, title: str, valid_through: dat
         return job.id
 
 
-def staff(
-    app: Flask, client: FlaskClient, username: str, organization_id: str | None = None
-) -> Person:
-    """A staff account, made the only way one can be: by an operator on the command line.
-    Without ``organization_id``: one whose organization has since left the directory."""
-    bound_to = organization_id or organization(app, "Closed since")
-    args = ["users", "create-staff", username, "--password", STAFF_PASSWORD]
-    args += ["--organization", bound_to]
-    result = app.test_cli_runner().invoke(args=args)
-    assert result.exit_code == 0, result.output
-    if organization_id is None:
-        with app.extensions["homeward.db"].sessionmaker.begin() as db:
-            db.delete(db.get(Organization, bound_to))
-    signed_in = ok(
-        client.post("/api/v1/auth/token", json={"username": username, "password": STAFF_PASSWORD})
-    )
-    assert signed_in["account"]["role"] == "staff", signed_in["account"]
-    return Person(
-        username=username,
-        password=STAFF_PASSWORD,
-        role="staff",
-        account_id=signed_in["account"]["id"],
-        access_token=signed_in["tokens"]["access_token"],
-        refresh_token=signed_in["tokens"]["refresh_token"],
-        session_id=signed_in["tokens"]["session_id"],
-        recovery_codes=[],
-        extra=signed_in["account"],
-    )
-
-
 LISTING = {
     "name": LISTING_NAME,
     "description": "Groceries on Tuesdays, no questions asked.",
@@ -268,12 +239,6 @@ LISTING = {
         }
     ],
 }
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -312,9 +277,9 @@ def build_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any)
     # staff, a listing the pantry's staff wrote, an open job and an expired one.
     pantry = organization(app, "Eastside Pantry")
     elsewhere = organization(app, "Westside Works")
-    listing_staff = staff(app, client, "pantrystaff", pantry)
-    other_staff = staff(app, client, "otherstaff", elsewhere)
-    unbound_staff = staff(app, client, "staffer")
+    listing_staff = accounts.staff("pantrystaff", pantry)
+    other_staff = accounts.staff("otherstaff", elsewhere)
+    unbound_staff = accounts.staff("staffer", None)
     listing_id = ok(
         client.post("/api/v1/resources", json=LISTING, headers=listing_staff.headers), 201
     )["id"]
@@ -369,7 +334,7 @@ def build_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any)
 
 def rebuild_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any) -> World:
     """A fresh world from empty tables, fresh rate limits and the clock back at NOW."""
-    _empty_tables(app)
+    empty_tables(app)
     limiter.reset()
     clock.move_to(NOW)
     return build_world(app, client, accounts, clock)

@@ -37,9 +37,9 @@ from werkzeug.serving import make_server
 
 from api import create_app
 from api.core.migrate import upgrade
-from tests.conftest import TEST_CONFIG, _postgres_database
 from tests.fakes.push_service import PushService
 from tests.fakes.tcp_proxy import TcpProxy
+from tests.fixtures.backends import TEST_CONFIG, postgres_database
 
 CHECKINS = "/api/v1/checkins"
 SYNC = "/api/v1/sync"
@@ -166,7 +166,7 @@ def _through(proxy: TcpProxy, url: str) -> str:
 def _served(backend: str, tmp_path: Any, *, proxied: bool = True, full: bool = True):
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
-            direct = stack.enter_context(contextlib.contextmanager(_postgres_database)())
+            direct = stack.enter_context(contextlib.contextmanager(postgres_database)())
             _migrated(direct)
             target = urlsplit(direct)
             proxy = stack.enter_context(TcpProxy(target.hostname or "", target.port or 5432))

@@ -12,8 +12,6 @@ import base64
 import os
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,25 +21,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from api import create_app
 from api.accounts import passwords
 from api.core.crypto import DecryptionError, Keyring, vault_of
 from api.core.crypto.vault import decode_key, encode_key, key_id
 from api.core.migrate import upgrade
-from api.models import metadata
-from tests.conftest import TEST_CONFIG
+from tests.fixtures.backends import TEST_CONFIG
+from tests.fixtures.records import APPOINTMENTS, CHECKINS, appointment, checkin, respond, share
+from tests.fixtures.stored import engine_of, every_stored_value, marker, raw, session_of
 
-CHECKINS = "/api/v1/checkins"
-APPOINTMENTS = "/api/v1/appointments"
-ALL_SCOPES = [
-    "checkins.mood",
-    "checkins.needs",
-    "checkins.full",
-    "appointments.times",
-    "help_alerts",
-]
 SEALED_COLUMNS = {
     "checkins": ("wins", "note", "place"),
     "checkin_responses": ("body",),
@@ -52,95 +41,9 @@ SEALED_COLUMNS = {
 # --------------------------------------------------------------------------- helpers
 
 
-def marker(label: str) -> str:
-    """A string that cannot occur anywhere by chance."""
-    return f"{label} zq{uuid.uuid4().hex[:12]}"
-
-
-def engine_of(app: Flask) -> Any:
-    return app.extensions["homeward.db"].engine
-
-
-@contextmanager
-def session_of(app: Flask) -> Iterator[Session]:
-    """An ORM session of ``app`` (it carries the app's keyring, hence its vault)."""
-    with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
-        yield db
-
-
-def raw(app: Flask, sql: str, **params: Any) -> list[Any]:
-    with engine_of(app).connect() as connection:
-        return list(connection.execute(text(sql), params).all())
-
-
 def execute(app: Flask, sql: str, **params: Any) -> None:
     with engine_of(app).begin() as connection:
         connection.execute(text(sql), params)
-
-
-def every_stored_value(app: Flask) -> list[tuple[str, str, str]]:
-    """(table, column, value as text) for every non-null value of every table in the models."""
-    found = []
-    with engine_of(app).connect() as connection:
-        for table in metadata.sorted_tables:
-            rows = connection.execute(text(f'SELECT * FROM "{table.name}"')).mappings().all()  # noqa: S608 (our table names)
-            for row in rows:
-                for column, value in row.items():
-                    if value is None:
-                        continue
-                    shown = (
-                        bytes(value).decode("latin-1")
-                        if isinstance(value, (bytes, memoryview))
-                        else str(value)
-                    )
-                    found.append((table.name, column, shown))
-    return found
-
-
-def share(client: Any, member: Any, mentor: Any, scopes: list[str] | None = None) -> dict[str, Any]:
-    """The member invites the mentor with ``scopes`` (all by default) and the mentor redeems."""
-    invite = client.post(
-        "/api/v1/invites",
-        json={"scopes": scopes or ALL_SCOPES, "share_history": True},
-        headers=member.headers,
-    )
-    assert invite.status_code == 201, invite.get_json()
-    grant = client.post(
-        "/api/v1/invites/redeem", json={"code": invite.get_json()["code"]}, headers=mentor.headers
-    )
-    assert grant.status_code == 201, grant.get_json()
-    body: dict[str, Any] = grant.get_json()
-    return body
-
-
-def checkin(client: Any, member: Any, **fields: Any) -> dict[str, Any]:
-    response = client.post(
-        CHECKINS, json={"mood": 4, "needs": ["work"], **fields}, headers=member.headers
-    )
-    assert response.status_code == 201, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
-
-
-def respond(client: Any, mentor: Any, checkin_id: str, body: str) -> dict[str, Any]:
-    response = client.post(
-        f"{CHECKINS}/{checkin_id}/responses", json={"body": body}, headers=mentor.headers
-    )
-    assert response.status_code == 201, response.get_json()
-    created: dict[str, Any] = response.get_json()
-    return created
-
-
-def appointment(client: Any, member: Any, **fields: Any) -> dict[str, Any]:
-    starts = (datetime.now(UTC) + timedelta(days=12)).strftime("%Y-%m-%dT09:00")
-    response = client.post(
-        APPOINTMENTS,
-        json={"title": "See Dana", "starts_at": starts, "timezone": "America/Chicago", **fields},
-        headers=member.headers,
-    )
-    assert response.status_code == 201, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
 
 
 def member_texts(**labels: str) -> dict[str, str]:

@@ -22,16 +22,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.accounts.test_data_rights import add_device, erase
-from tests.core.test_encryption import (
-    appointment,
-    checkin,
-    every_stored_value,
-    marker,
-    raw,
-    respond,
-    share,
-)
+from tests.fixtures.records import add_device, appointment, checkin, erase, respond, share
+from tests.fixtures.stored import every_stored_value, marker, raw
 
 # Reads each file with os.open / os.read (no SQLite, no buffering), and says which of the
 # needles (hex, on stdin) each file holds.

@@ -13,7 +13,8 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from api import create_app
-from tests.conftest import TEST_CONFIG, assert_problem
+from tests.fixtures.backends import TEST_CONFIG
+from tests.fixtures.http import assert_problem
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"

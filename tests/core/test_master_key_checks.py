@@ -23,7 +23,8 @@ from sqlalchemy import text
 
 from api import create_app
 from api.core.crypto.vault import decode_key, encode_key, key_id
-from tests.conftest import TEST_CONFIG, assert_problem
+from tests.fixtures.backends import TEST_CONFIG
+from tests.fixtures.http import assert_problem
 
 CHECKINS = "/api/v1/checkins"
 SETTINGS = ("HOMEWARD_MASTER_KEY", "HOMEWARD_PREVIOUS_MASTER_KEYS")

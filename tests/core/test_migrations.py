@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from api import create_app
 from api.core.migrate import current_revision, head_revision, include_object
 from api.models import metadata
-from tests.conftest import TEST_CONFIG
+from tests.fixtures.backends import TEST_CONFIG
 
 
 def test_flask_db_upgrade_on_an_empty_database_reaches_head(empty_database_url):

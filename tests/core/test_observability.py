@@ -97,7 +97,7 @@ def test_an_unexpected_database_error_logs_where_not_what(app, log_lines):
     from api import create_app
     from api.accounts.models import Account
     from api.core.db import get_session
-    from tests.conftest import TEST_CONFIG
+    from tests.fixtures.backends import TEST_CONFIG
 
     broken = create_app({**TEST_CONFIG, "DATABASE_URL": app.config["DATABASE_URL"]})
 

@@ -15,7 +15,12 @@ import pytest
 import requests
 
 from api.core.config import shared_limits_problem
-from tests.conftest import production_env, running_gunicorn, start_gunicorn, stop_gunicorn
+from tests.fixtures.production import (
+    production_env,
+    running_gunicorn,
+    start_gunicorn,
+    stop_gunicorn,
+)
 
 REDIS_URI = "redis://127.0.0.1:6379/15"
 

@@ -28,17 +28,9 @@ from api.core.crypto.sealed import sealed_fields
 from api.core.db import Base
 from api.core.migrate import upgrade
 from api.models import metadata
-from tests.conftest import TEST_CONFIG
-from tests.core.test_encryption import (
-    APPOINTMENTS,
-    appointment,
-    engine_of,
-    every_stored_value,
-    marker,
-    raw,
-    session_of,
-    share,
-)
+from tests.fixtures.backends import TEST_CONFIG
+from tests.fixtures.records import APPOINTMENTS, appointment, share
+from tests.fixtures.stored import engine_of, every_stored_value, marker, raw, session_of
 from tests.sync.helpers import pull, records
 
 PRIVACY = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"

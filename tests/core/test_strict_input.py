@@ -28,17 +28,12 @@ from api import create_app
 from api.core.fields import StrictBoolean
 from api.core.schemas import PatchSchema
 from resources.models import Organization
-from tests.conftest import (
-    TEST_CONFIG,
-    Accounts,
-    Person,
-    assert_problem,
-    production_env,
-    running_gunicorn,
-)
+from tests.fixtures.backends import TEST_CONFIG
+from tests.fixtures.http import assert_problem
+from tests.fixtures.people import Accounts, Person
+from tests.fixtures.production import production_env, running_gunicorn
 
 API = "/api/v1"
-STAFF_PASSWORD = "a long walk home"
 NOT_BOOLEANS = [0, 1, "true", "yes"]
 
 
@@ -67,40 +62,14 @@ def ok(response: Any, status: int = 200) -> Any:
     return response.get_json()
 
 
-def make_staff(app: Flask, client: FlaskClient) -> Person:
+def make_staff(app: Flask, accounts: Accounts) -> Person:
     """A staff account of a new organization, made as operators make one (the CLI)."""
     with app.extensions["homeward.db"].sessionmaker() as db:
         organization = Organization(name="Eastside Pantry")
         db.add(organization)
         db.commit()
         organization_id = organization.id
-    result = app.test_cli_runner().invoke(
-        args=[
-            "users",
-            "create-staff",
-            "pantrystaff",
-            "--password",
-            STAFF_PASSWORD,
-            "--organization",
-            organization_id,
-        ]
-    )
-    assert result.exit_code == 0, result.output
-    body = ok(
-        client.post(
-            f"{API}/auth/token", json={"username": "pantrystaff", "password": STAFF_PASSWORD}
-        )
-    )
-    return Person(
-        username="pantrystaff",
-        password=STAFF_PASSWORD,
-        role="staff",
-        account_id=body["account"]["id"],
-        access_token=body["tokens"]["access_token"],
-        refresh_token=body["tokens"]["refresh_token"],
-        session_id=body["tokens"]["session_id"],
-        recovery_codes=[],
-    )
+    return accounts.staff("pantrystaff", organization_id)
 
 
 LISTING = {
@@ -121,7 +90,7 @@ JOB = {
 def world(app: Flask, client: FlaskClient, accounts: Accounts) -> World:
     member = accounts.register(role="member", display_name="River")
     mentor = accounts.register(role="mentor", display_name="Dana")
-    staff = make_staff(app, client)
+    staff = make_staff(app, accounts)
     invite = ok(
         client.post(
             f"{API}/invites",

@@ -10,6 +10,7 @@ is skipped. The text names nobody and says nothing of why.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,9 @@ from sqlalchemy import select
 from api.checkins.models import Checkin
 from reminders.dispatch import Dispatcher
 from reminders.models import Channel, DeliveryState, NoticeKind, ReminderDelivery
+
+# member and mentor register at the real time (the dispatcher has its own clock).
+pytestmark = pytest.mark.real_clock
 
 CHECKINS = "/api/v1/checkins"
 INVITES = "/api/v1/invites"
@@ -28,8 +32,8 @@ PLACE = "Greyhound station on Harrison"
 
 
 @pytest.fixture
-def member(accounts):
-    return accounts.register(display_name="Rosa Díaz", username="rosa.diaz")
+def member_profile() -> dict[str, Any]:
+    return {"display_name": "Rosa Díaz", "username": "rosa.diaz"}
 
 
 def reachable_mentor(client, accounts, push, phone, **profile):

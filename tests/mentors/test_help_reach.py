@@ -28,13 +28,11 @@ from tests.sync.helpers import (
 )
 from tests.sync.helpers import push as sync_push
 
+# member and mentor register at the real time (the dispatcher has its own clock).
+pytestmark = pytest.mark.real_clock
+
 ALERT_EN = "Someone you support asked for help. Open Homeward to see."
 MAE_PHONE = "+14155550101"
-
-
-@pytest.fixture
-def member(accounts):
-    return accounts.register(display_name="Rosa Díaz")
 
 
 @pytest.fixture

@@ -13,16 +13,16 @@ from __future__ import annotations
 import re
 import string
 import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from sqlalchemy import func, select
 
 from api.mentors.models import AccessLogEntry, Grant, Invite
-from tests.conftest import assert_problem
+from tests.fixtures.clock import NOW
+from tests.fixtures.http import assert_problem
 
 CHECKINS = "/api/v1/checkins"
 INVITES = "/api/v1/invites"
@@ -32,7 +32,6 @@ MENTEES = "/api/v1/mentees"
 ACCESS_LOG = "/api/v1/me/access-log"
 APPOINTMENTS = "/api/v1/appointments"
 
-NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 CODE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")
 # docs/checkins.md: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
 AMBIGUOUS = set("0O1IL2Z5S8BUV")
@@ -43,23 +42,6 @@ NOTE = "Landlord says out by Friday unless I pay"
 WINS = "Finished the forklift certificate"
 PLACE = "Northside Public Library"
 ALWAYS = {"id", "recorded_at", "created_at"}
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the app's clock is api.core.db.utcnow)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(display_name="Rosa Díaz")
-
-
-@pytest.fixture
-def mentor(accounts: Any, clock: Any) -> Any:
-    return accounts.register(role="mentor", display_name="Mae")
 
 
 def later(clock: Any, accounts: Any, by: timedelta, *people: Any) -> None:

@@ -12,31 +12,27 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from reminders.models import Appointment, DeliveryState, ReminderDelivery
-from tests.conftest import assert_problem
+from tests.fixtures.clock import NOW
+from tests.fixtures.http import assert_problem
 
 APPOINTMENTS = "/api/v1/appointments"
 ME = "/api/v1/me"
 
 # A Thursday in October; America/Chicago is UTC-5 (CDT) until 2026-11-01.
-NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 CHICAGO = "America/Chicago"
 DEFAULT_OFFSETS = ["7d@10:00", "3d@10:00", "1d@10:00", "2h"]
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    """'Now' is NOW for the whole test (the app's clock is api.core.db.utcnow)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def member_profile() -> dict[str, Any]:
+    return {"timezone": CHICAGO}
 
 
 def url(appointment_id: str) -> str:
@@ -114,11 +110,6 @@ def expected_plan(
     start_local: datetime, due: dict[str, datetime], channels: tuple[str, ...] = ("push", "sms")
 ) -> set[Any]:
     return {(start_local, key, channel, at) for key, at in due.items() for channel in channels}
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(timezone=CHICAGO)
 
 
 # --- create, read, list, change, delete -------------------------------------------------

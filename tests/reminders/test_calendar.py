@@ -9,7 +9,6 @@ opted in to detailed text; then it is the member's own title.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,27 +16,19 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-import time_machine
 
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 
 APPOINTMENTS = "/api/v1/appointments"
 FEED = "/api/v1/me/calendar-feed"
 ME = "/api/v1/me"
-NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 CHICAGO = "America/Chicago"
 SENSITIVE_TITLE = "Court with PO Smith - drug test"
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(timezone=CHICAGO)
+def member_profile() -> dict[str, Any]:
+    return {"timezone": CHICAGO}
 
 
 def create(client: Any, person: Any, **fields: Any) -> dict[str, Any]:

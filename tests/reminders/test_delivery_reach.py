@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from reminders.dispatch import Dispatcher
 from reminders.models import DeliveryState, ReminderDelivery, SmsOptOut
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 from tests.sync.helpers import Phone
 
 APPOINTMENTS = "/api/v1/appointments"

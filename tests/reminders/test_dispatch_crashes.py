@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 
 from reminders.models import DeliveryState, ReminderDelivery
-from tests.reminders.test_dispatch_exactly_once import (
+from tests.reminders.helpers import (
     USER_AGENT,
     dispatcher_env,
     dispatcher_processes,

@@ -35,14 +35,15 @@ from reminders.cli import purge_outbox
 from reminders.dispatch import Dispatcher, Lease, Senders, Settings
 from reminders.models import Appointment, DeliveryState, NoticeKind, ReminderDelivery
 from reminders.outbox import RELEASE, Settle
-from tests.conftest import TEST_CONFIG, Accounts, Person, _postgres_database
 from tests.fakes.push_service import PushService
+from tests.fixtures.backends import TEST_CONFIG, postgres_database
+from tests.fixtures.people import Accounts, Person
 
 rd = ReminderDelivery
 T0 = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 
 
-# -- helpers (the way tests/reminders/test_reminder_dispatch.py makes members and appointments) -----
+# -- helpers (the way tests/reminders/test_reminder_dispatch.py makes members and appointments) ---
 
 
 def _sessions(app: Flask) -> Any:
@@ -748,10 +749,10 @@ def test_purge_works_in_batches_each_its_own_transaction_until_nothing_is_left(a
 
 @pytest.fixture(scope="module")
 def postgresql_app() -> Iterator[Flask]:
-    """An app on a PostgreSQL database of its own (conftest's ``_postgres_database``, as
+    """An app on a PostgreSQL database of its own (conftest's ``postgres_database``, as
     the other PostgreSQL-only tests use): this test runs on PostgreSQL whatever
     ``--backend`` says, and fails when PostgreSQL is away."""
-    with contextlib.contextmanager(_postgres_database)() as url:
+    with contextlib.contextmanager(postgres_database)() as url:
         app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
         try:
             with app.app_context():

@@ -8,23 +8,19 @@ valid X-Twilio-Signature changes nothing.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from reminders.models import SmsOptOut
-from tests.conftest import assert_problem
 from tests.fakes.twilio_api import signed_webhook
+from tests.fixtures.http import assert_problem
 
 WEBHOOK = "/api/v1/webhooks/sms"
 PUBLIC_URL = "https://homeward.example/api/v1/webhooks/sms"
 AUTH_TOKEN = "twilio-test-auth-token-0123456789"
 APPOINTMENTS = "/api/v1/appointments"
-NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 PHONE = "+16502530000"
 SPANISH_PHONE = "+16502530001"
 UNKNOWN_PHONE = "+16502530002"
@@ -42,14 +38,8 @@ def twilio(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(timezone="America/Chicago", phone=PHONE)
+def member_profile() -> dict[str, Any]:
+    return {"timezone": "America/Chicago", "phone": PHONE}
 
 
 def params(body: str, phone: str = PHONE) -> dict[str, str]:

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from resources.export import export_json, export_tabular
-from resources.importers import import_paths
-from tests.conftest import _empty_tables
+from resources.hsds.export import export_json, export_tabular
+from resources.hsds.importers import import_paths
+from tests.fixtures.backends import empty_tables
 
 DATA = Path(__file__).resolve().parents[3] / "shared/data"
 EXAMPLES = DATA / "hsds-3.0/examples"
@@ -187,7 +187,7 @@ def test_whatever_was_imported_exports_valid_hsds_and_serves_without_5xx(
     tmp_path_factory: pytest.TempPathFactory,
     steps: list[str],
 ) -> None:
-    _empty_tables(app)
+    empty_tables(app)
     maker = app.extensions["homeward.db"].sessionmaker
     work = tmp_path_factory.mktemp("run")
     for number, step in enumerate(steps):

@@ -5,17 +5,12 @@ organization's staff read and resolve (/api/v1/reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
-from flask import Flask
-from flask.testing import FlaskClient
 
-from tests.conftest import assert_problem
-from tests.resources.test_directory_search import (
+from tests.fixtures.directory import (
     NOW,
     RESOURCES,
     SF,
@@ -25,21 +20,17 @@ from tests.resources.test_directory_search import (
     north_of,
     place,
 )
+from tests.fixtures.http import assert_problem
 
 SAVED = "/api/v1/me/saved"
 REPORTS = "/api/v1/reports"
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    """The clock stands at NOW from before anyone signs in (tokens are issued at NOW)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def directory(app: Flask, client: FlaskClient) -> Directory:
-    return Directory(app, client)
+def now() -> datetime:
+    """The clock stands at the directory's NOW from before anyone signs in (tokens are
+    issued at NOW)."""
+    return NOW
 
 
 def listing(directory: Directory, listing_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Listings go in the way they do in production: a staff account bound to an organization
 (made on the command line) POSTs them; job postings are inserted as an import would and
-indexed with ``resources.indexing.refresh``. Every test using ``app`` runs on SQLite and
+indexed with ``resources.search.indexing.refresh``. Every test using ``app`` runs on SQLite and
 on PostgreSQL; one more test loads the same listings into both and compares answers.
 """
 
@@ -10,25 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import itertools
-import math
 import random
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from flask import Flask
-from flask.testing import FlaskClient
 
 from api import create_app
 from api.core.db import commit_session, get_session
 from api.core.migrate import upgrade
-from resources import indexing
+from resources.jobs.models import JobPosting
 from resources.models import (
     Attribute,
-    JobPosting,
     Language,
     Location,
     Organization,
@@ -37,179 +32,25 @@ from resources.models import (
     ServiceAtLocation,
     TaxonomyTerm,
 )
-from tests.conftest import TEST_CONFIG, _postgres_database, assert_problem
+from resources.search import indexing
+from tests.fixtures.backends import TEST_CONFIG, postgres_database
+from tests.fixtures.directory import (
+    JOBS,
+    LA_TZ,
+    NOW,
+    RESOURCES,
+    SF,
+    WEEKDAYS,
+    Directory,
+    east_of,
+    haversine,
+    hours,
+    north_of,
+    place,
+)
+from tests.fixtures.http import assert_problem
 
-RESOURCES = "/api/v1/resources"
-JOBS = "/api/v1/jobs"
-STAFF_PASSWORD = "a long walk home"
-EARTH_RADIUS_M = 6371008.8
-# Civic Center, San Francisco.
-SF = (37.7793, -122.4193)
-LA_TZ = "America/Los_Angeles"
 NY_TZ = "America/New_York"
-WEEKDAYS = ["MO", "TU", "WE", "TH", "FR"]
-NOW = datetime(2024, 6, 10, 17, 0, tzinfo=UTC)  # Monday 10:00 in San Francisco
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def haversine(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
-
-
-def north_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
-    """The point ``metres`` due north (a meridian is a great circle: exact)."""
-    return point[0] + math.degrees(metres / EARTH_RADIUS_M), point[1]
-
-
-def east_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
-    """Roughly ``metres`` due east (tests measure the real distance with haversine)."""
-    lat, lng = point
-    return lat, lng + math.degrees(metres / (EARTH_RADIUS_M * math.cos(math.radians(lat))))
-
-
-def hours(days: list[str], opens: str, closes: str) -> dict[str, Any]:
-    return {"days": days, "opens_at": opens, "closes_at": closes}
-
-
-def place(
-    name: str,
-    point: tuple[float, float] = SF,
-    *,
-    timezone: str = LA_TZ,
-    opening: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "latitude": point[0],
-        "longitude": point[1],
-        "timezone": timezone,
-        "address": {
-            "address_1": "1 Dr Carlton B Goodlett Pl",
-            "city": "San Francisco",
-            "state_province": "CA",
-            "postal_code": "94102",
-            "country": "US",
-        },
-        "hours": opening or [],
-    }
-
-
-class Directory:
-    """Puts listings in through the API (as an organization's staff) and searches them."""
-
-    _numbers = itertools.count(1)
-
-    def __init__(self, app: Flask, client: FlaskClient) -> None:
-        self.app = app
-        self.client = client
-        self.organization_id = self.organization("Mission Reentry Works")
-        self.headers = self.staff(self.organization_id)
-
-    @contextlib.contextmanager
-    def session(self) -> Iterator[Any]:
-        with self.app.app_context():
-            yield get_session()
-            commit_session()
-
-    def organization(self, name: str) -> str:
-        with self.session() as db:
-            organization = Organization(name=name, description="")
-            db.add(organization)
-            db.flush()
-            return organization.id
-
-    def staff(self, organization_id: str | None) -> dict[str, str]:
-        """A staff account of the organization; None: one whose organization has since
-        left the directory (a staff account is never made without one)."""
-        username = f"staff{next(self._numbers)}"
-        bound_to = organization_id or self.organization("Closed since")
-        args = ["users", "create-staff", username, "--password", STAFF_PASSWORD]
-        args += ["--organization", bound_to]
-        result = self.app.test_cli_runner().invoke(args=args)
-        assert result.exit_code == 0, result.output
-        if organization_id is None:
-            with self.session() as db:
-                db.delete(db.get(Organization, bound_to))
-        signed_in = self.client.post(
-            "/api/v1/auth/token", json={"username": username, "password": STAFF_PASSWORD}
-        )
-        assert signed_in.status_code == 200, signed_in.get_json()
-        return {"Authorization": f"Bearer {signed_in.get_json()['tokens']['access_token']}"}
-
-    def term(self, code: str, name: str, parent_path: str = "/") -> str:
-        path = f"{parent_path}{code}/"
-        with self.session() as db:
-            db.add(TaxonomyTerm(code=code, name=name, path=path, taxonomy="homeward"))
-        return path
-
-    def add(self, name: str, headers: dict[str, str] | None = None, **fields: Any) -> str:
-        fields.setdefault("description", f"{name}: a place that helps.")
-        response = self.client.post(
-            RESOURCES, json={"name": name, **fields}, headers=headers or self.headers
-        )
-        assert response.status_code == 201, response.get_json()
-        listing_id: str = response.get_json()["id"]
-        return listing_id
-
-    def job(
-        self,
-        title: str,
-        point: tuple[float, float] = SF,
-        *,
-        valid_through: datetime | None = None,
-        description: str = "Steady work.",
-        **fields: Any,
-    ) -> str:
-        with self.session() as db:
-            location = Location(
-                organization_id=self.organization_id,
-                name=f"{title} site",
-                latitude=point[0],
-                longitude=point[1],
-                timezone=LA_TZ,
-            )
-            db.add(location)
-            db.flush()
-            job = JobPosting(
-                organization_id=self.organization_id,
-                location_id=location.id,
-                title=title,
-                description=description,
-                date_posted=fields.pop("date_posted", date(2024, 6, 1)),
-                valid_through=valid_through,
-                employment_type=fields.pop("employment_type", ["FULL_TIME"]),
-                **fields,
-            )
-            db.add(job)
-            db.flush()
-            indexing.refresh(db, job_ids=[job.id])
-            return job.id
-
-    def get(self, path: str = RESOURCES, **params: Any) -> Any:
-        return self.client.get(path, query_string=params)
-
-    def search(self, path: str = RESOURCES, **params: Any) -> dict[str, Any]:
-        response = self.get(path, **params)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        body: dict[str, Any] = response.get_json()
-        return body
-
-    def names(self, path: str = RESOURCES, **params: Any) -> list[str]:
-        params.setdefault("page_size", 100)
-        key = "title" if path == JOBS else "name"
-        return [hit[key] for hit in self.search(path, **params)["items"]]
-
-
-@pytest.fixture
-def directory(app: Flask, client: FlaskClient) -> Directory:
-    return Directory(app, client)
 
 
 # --------------------------------------------------------------------------- full text
@@ -1069,7 +910,7 @@ BACKEND_QUERIES: list[tuple[str, dict[str, Any]]] = [
 
 def test_both_backends_give_the_same_results(tmp_path):
     with contextlib.ExitStack() as stack:
-        postgres_url = stack.enter_context(contextlib.contextmanager(_postgres_database)())
+        postgres_url = stack.enter_context(contextlib.contextmanager(postgres_database)())
         apps = {}
         for name, url in (
             ("sqlite", f"sqlite:///{tmp_path / 'same.sqlite3'}"),

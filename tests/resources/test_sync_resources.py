@@ -12,15 +12,12 @@ bookmarks: saved or unsaved over REST or pushed as ``{id, resource_id}``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 
-from tests.conftest import assert_problem
-from tests.resources.test_directory_search import (
+from tests.fixtures.directory import (
     RESOURCES,
     SF,
     Directory,
@@ -28,6 +25,7 @@ from tests.resources.test_directory_search import (
     north_of,
     place,
 )
+from tests.fixtures.http import assert_problem
 from tests.sync.helpers import (
     AREA,
     CHICAGO,
@@ -58,17 +56,11 @@ NEAR = north_of(SF, 3_000)
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the server's clocks read the patched time)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def member_profile() -> dict[str, Any]:
+    return {"display_name": "Rosa Díaz", "timezone": CHICAGO}
 
 
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(display_name="Rosa Díaz", timezone=CHICAGO)
-
-
+# Unlike the shared one, this directory's staff signs in on the frozen clock.
 @pytest.fixture
 def directory(app: Any, client: Any, clock: Any) -> Directory:
     return Directory(app, client)

@@ -10,15 +10,13 @@ token may (401).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import time_machine
 
-from tests.conftest import assert_problem
-from tests.resources.test_directory_search import Directory
+from tests.fixtures.directory import Directory
+from tests.fixtures.http import assert_problem
 from tests.sync.helpers import (
     ACCESS_LOG,
     CHECKINS,
@@ -58,23 +56,6 @@ SHARED_FIELDS = {"mood", "needs", "help_requested", "wins", "note", "place"}
 def granted(raw: dict[str, Any]) -> set[str]:
     """The fields of a shared check-in that carry a value."""
     return {name for name in SHARED_FIELDS if raw.get(name) is not None}
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the server's clocks read the patched time)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(display_name="Rosa Díaz")
-
-
-@pytest.fixture
-def mentor(accounts: Any, clock: Any) -> Any:
-    return accounts.register(role="mentor", display_name="Mae")
 
 
 def private_checkin(client: Any, member: Any, **fields: Any) -> dict[str, Any]:

@@ -13,17 +13,15 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from tests.conftest import assert_problem
-from tests.resources.test_directory_search import SF, Directory, place
+from tests.fixtures.directory import SF, Directory, place
+from tests.fixtures.http import assert_problem
 from tests.sync.helpers import (
     APPOINTMENTS,
     CHECKINS,
@@ -68,20 +66,8 @@ DUE_1020 = {
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the server's clocks read the patched time)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(display_name="Rosa Díaz", timezone=CHICAGO)
-
-
-@pytest.fixture
-def mentor(accounts: Any, clock: Any) -> Any:
-    return accounts.register(role="mentor", display_name="Mae")
+def member_profile() -> dict[str, Any]:
+    return {"display_name": "Rosa Díaz", "timezone": CHICAGO}
 
 
 def respond(client: Any, mentor: Any, checkin_id: str, body: str) -> dict[str, Any]:

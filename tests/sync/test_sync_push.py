@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 
 from api.checkins.models import Checkin
 from reminders.models import Appointment
-from tests.conftest import assert_problem
+from tests.fixtures.http import assert_problem
 from tests.sync.helpers import (
     CHECKINS,
     CHICAGO,
@@ -59,15 +57,8 @@ FAR_PAST_MS = ms(datetime(1990, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    """'Now' is NOW until the test moves it (the server's clocks read the patched time)."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(display_name="Rosa Díaz", timezone=CHICAGO)
+def member_profile() -> dict[str, Any]:
+    return {"display_name": "Rosa Díaz", "timezone": CHICAGO}
 
 
 @pytest.fixture

@@ -29,7 +29,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from tests.conftest import Accounts, Person
+from tests.fixtures.people import Accounts, Person
+
+# member and mentor register at the real time (a real client talks to a real server).
+pytestmark = pytest.mark.real_clock
 
 SYNC_CLIENT = Path(__file__).parent / "sync_client"
 # A scenario syncs three phones a dozen times; far less than this even on PostgreSQL.
@@ -88,16 +91,6 @@ def server_url(app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-@pytest.fixture
-def member(accounts: Accounts) -> Person:
-    return accounts.register(display_name="Rosa Díaz")
-
-
-@pytest.fixture
-def mentor(accounts: Accounts) -> Person:
-    return accounts.register(role="mentor", display_name="Mae")
 
 
 @pytest.fixture
@@ -289,7 +282,7 @@ def test_a_mentor_phone_loses_the_fields_of_a_narrowed_grant(
 def test_a_member_phone_keeps_no_listing_outside_a_moved_area(
     app: Flask, run_scenario: Scenario, strategy: str
 ) -> None:
-    from tests.resources.test_directory_search import SF, Directory, north_of, place
+    from tests.fixtures.directory import SF, Directory, north_of, place
 
     directory = Directory(app, app.test_client())
     here = {directory.add(n, locations=[place(f"{n} hall", SF)]) for n in ("Pantry", "Clinic")}

@@ -8,12 +8,9 @@ check-in it never saw would tell it that one exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-import time_machine
 from sqlalchemy import select
 
 from api.core.db import utcnow
@@ -23,7 +20,6 @@ from api.sync import tracking
 from api.sync.models import HeldRecord
 from tests.sync.helpers import (
     CHECKINS,
-    NOW,
     Phone,
     assert_gone,
     change_grant,
@@ -38,22 +34,6 @@ from tests.sync.helpers import (
 )
 
 NOTE = "Landlord says out by Friday"
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def member(accounts: Any, clock: Any) -> Any:
-    return accounts.register(display_name="Rosa Díaz")
-
-
-@pytest.fixture
-def mentor(accounts: Any, clock: Any) -> Any:
-    return accounts.register(role="mentor", display_name="Mae")
 
 
 def held_by(app: Any, mentor: Any) -> set[str]:
@@ -169,7 +149,8 @@ def test_migration_0007_holds_what_mentors_phones_were_sent_before_it(empty_data
     sent, so a revocation after the upgrade still reaches them by id."""
     from api import create_app
     from api.core.migrate import upgrade
-    from tests.conftest import TEST_CONFIG, Accounts
+    from tests.fixtures.backends import TEST_CONFIG
+    from tests.fixtures.people import Accounts
 
     app = create_app({**TEST_CONFIG, "DATABASE_URL": empty_database_url})
     engine = app.extensions["homeward.db"].engine

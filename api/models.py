@@ -8,5 +8,10 @@ from api.mentors import models as mentors_models  # noqa: F401
 from api.sync import models as sync_models  # noqa: F401
 from reminders import models as reminders_models  # noqa: F401
 from resources import models as resources_models  # noqa: F401
+from resources.editors import models as editors_models  # noqa: F401
+from resources.jobs import models as jobs_models  # noqa: F401
+from resources.reports import models as reports_models  # noqa: F401
+from resources.saved import models as saved_models  # noqa: F401
+from resources.search import models as search_models  # noqa: F401
 
 metadata = Base.metadata

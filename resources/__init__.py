@@ -10,16 +10,23 @@ from flask_smorest import Api
 
 def init_app(app: Flask, api: Api) -> None:
     """Register this domain's routes, CLI and exporter."""
-    from resources import export_member, hsds_routes, routes  # noqa: F401 (exporter registers)
+    from resources import export  # noqa: F401 (exporter registers)
+    from resources.hsds.routes import hsds_blp
+    from resources.jobs.routes import jobs_blp
+    from resources.listings.routes import resources_blp
+    from resources.reports.routes import reports_blp
+    from resources.saved.routes import saved_blp
 
-    api.register_blueprint(routes.resources_blp)
-    api.register_blueprint(routes.jobs_blp)
-    api.register_blueprint(routes.saved_blp)
-    api.register_blueprint(routes.reports_blp)
-    api.register_blueprint(hsds_routes.hsds_blp)
+    api.register_blueprint(resources_blp)
+    api.register_blueprint(jobs_blp)
+    api.register_blueprint(saved_blp)
+    api.register_blueprint(reports_blp)
+    api.register_blueprint(hsds_blp)
     from resources import cli, demo, sync
+    from resources.editors import cli as editors_cli
 
     sync.register()
 
     app.cli.add_command(cli.resources_cli)
     app.cli.add_command(demo.demo_cli)
+    editors_cli.register()  # create-staff, list and bind join accounts' `flask users`

@@ -16,8 +16,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from resources.export import export_json, export_tabular
-from resources.importers import import_paths
+from resources.hsds.export import export_json, export_tabular
+from resources.hsds.importers import import_paths
 
 resources_cli = AppGroup("resources", help="Import and export the directory (HSDS).")
 

@@ -21,13 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.db import commit_session, get_session, utcnow
-from resources import indexing
-from resources.importers import import_paths
+from resources.hsds.importers import import_paths
+from resources.jobs.models import JobPosting
 from resources.models import (
     Address,
     Attribute,
     BackgroundCheck,
-    JobPosting,
     Location,
     Organization,
     Phone,
@@ -37,6 +36,7 @@ from resources.models import (
     TaxonomyTerm,
     YesNoUnknown,
 )
+from resources.search import indexing
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 NAMESPACE = uuid.UUID("5b0d3c1e-0c2a-4e53-9a57-6f0e8c7d2a11")
@@ -171,6 +171,8 @@ def _place(db: Session, key: str, organization: str, place: tuple[Any, ...], now
 
 
 def seed_fictional(db: Session, now: datetime) -> tuple[list[str], list[str]]:
+    """The fictional organizations, housing and job postings (made or updated), search
+    refreshed for them; returns (service ids, job ids)."""
     for key, name, description in ORGANIZATIONS:
         _upsert(
             db,
@@ -180,48 +182,56 @@ def seed_fictional(db: Session, now: datetime) -> tuple[list[str], list[str]]:
             description=f"{description} Not a real organization: demonstration data.",
             last_verified_at=now,
         )
-    services = []
-    for item in HOUSING:
-        key = item["key"]
-        service = _upsert(
-            db,
-            Service,
-            key,
-            organization_id=_id(item["organization"]),
-            name=f"{item['name']} {FICTIONAL}",
-            description=item["description"],
-            status="active",
-            last_verified_at=now,
-            **item["facts"],
-        )
-        location = _place(db, key, item["organization"], item["place"], now)
-        _upsert(db, ServiceAtLocation, f"{key}:sal", service_id=service.id, location_id=location.id)
+    services = [_seed_housing(db, item, now) for item in HOUSING]
+    jobs = _seed_jobs(db, now)
+    indexing.refresh(db, service_ids=services, job_ids=jobs)
+    return services, jobs
+
+
+def _seed_housing(db: Session, item: dict[str, Any], now: datetime) -> str:
+    """One housing listing: its service, place, phone, weekly hours and categories."""
+    key = item["key"]
+    service = _upsert(
+        db,
+        Service,
+        key,
+        organization_id=_id(item["organization"]),
+        name=f"{item['name']} {FICTIONAL}",
+        description=item["description"],
+        status="active",
+        last_verified_at=now,
+        **item["facts"],
+    )
+    location = _place(db, key, item["organization"], item["place"], now)
+    _upsert(db, ServiceAtLocation, f"{key}:sal", service_id=service.id, location_id=location.id)
+    _upsert(db, Phone, f"{key}:phone", service_id=service.id, number="650-555-0100", type="voice")
+    for index, (days, opens, closes) in enumerate(item["hours"]):
         _upsert(
-            db, Phone, f"{key}:phone", service_id=service.id, number="650-555-0100", type="voice"
+            db,
+            Schedule,
+            f"{key}:hours:{index}",
+            location_id=location.id,
+            freq="WEEKLY",
+            byday=days,
+            opens_at=opens,
+            closes_at=closes,
         )
-        for index, (days, opens, closes) in enumerate(item["hours"]):
-            _upsert(
-                db,
-                Schedule,
-                f"{key}:hours:{index}",
-                location_id=location.id,
-                freq="WEEKLY",
-                byday=days,
-                opens_at=opens,
-                closes_at=closes,
-            )
-        terms = db.scalars(select(TaxonomyTerm).where(TaxonomyTerm.code.in_(item["categories"])))
-        for term in terms:
-            _upsert(
-                db,
-                Attribute,
-                f"{key}:category:{term.code}",
-                link_id=service.id,
-                link_entity="service",
-                link_type="category",
-                taxonomy_term_id=term.id,
-            )
-        services.append(service.id)
+    terms = db.scalars(select(TaxonomyTerm).where(TaxonomyTerm.code.in_(item["categories"])))
+    for term in terms:
+        _upsert(
+            db,
+            Attribute,
+            f"{key}:category:{term.code}",
+            link_id=service.id,
+            link_entity="service",
+            link_type="category",
+            taxonomy_term_id=term.id,
+        )
+    return str(service.id)
+
+
+def _seed_jobs(db: Session, now: datetime) -> list[str]:
+    """The job postings of the fictional staffing agency, each at its own site."""
     jobs = []
     employer = "org:second-start"
     for index, (key, title, kind, low, high, check) in enumerate(JOBS):
@@ -264,8 +274,7 @@ def seed_fictional(db: Session, now: datetime) -> tuple[list[str], list[str]]:
             last_verified_at=now,
         )
         jobs.append(job.id)
-    indexing.refresh(db, service_ids=services, job_ids=jobs)
-    return services, jobs
+    return jobs
 
 
 def sample_directory() -> Path:

@@ -1,7 +1,8 @@
-"""The directory, following HSDS 3.0: organizations, services, locations, the services
+"""The directory's HSDS 3.0 tables: organizations, services, locations, the services
 offered at each location, addresses, phones, schedules, taxonomies and their terms,
-attributes and languages; plus job postings (schema.org JobPosting), members' saved
-listings and reports of wrong listings.
+attributes and languages. Homeward's own tables sit with the idea they serve: job postings
+in ``resources.jobs.models``, saved listings in ``resources.saved.models``, reports in
+``resources.reports.models``, search's derived rows in ``resources.search.models``.
 
 Ids are strings: HSDS UUIDs are kept as they are; ids from directories that use other
 schemes (Ohana's integers) are mapped to stable UUIDs, and the original is kept in
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Date,
     Float,
@@ -301,27 +302,6 @@ class Schedule(ListingMixin, Base):
     )
 
 
-class OpeningHours(Base):
-    """Derived from schedules, for search: one weekly range per row, in the place's own
-    zone, split at midnight (so Fri 22:00-02:00 is Fri 22:00-24:00 and Sat 00:00-02:00).
-    A service's own hours at a location replace the location's hours there."""
-
-    __tablename__ = "opening_hours"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    service_id: Mapped[str] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
-    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
-    timezone: Mapped[str] = mapped_column(String(64))
-    weekday: Mapped[int] = mapped_column(Integer)  # Monday 0 .. Sunday 6
-    opens_minute: Mapped[int] = mapped_column(Integer)  # minutes after local midnight
-    closes_minute: Mapped[int] = mapped_column(Integer)  # exclusive; up to 1440
-
-    __table_args__ = (
-        Index("ix_opening_hours_service_id", "service_id"),
-        Index("ix_opening_hours_lookup", "timezone", "weekday", "opens_minute"),
-    )
-
-
 class Attribute(ListingMixin, Base):
     """HSDS attributes other than our own reentry facts (which are service columns)."""
 
@@ -359,110 +339,18 @@ class Language(ListingMixin, Base):
     )
 
 
-class EmploymentType(enum.StrEnum):
-    """schema.org JobPosting employmentType values."""
-
-    FULL_TIME = "FULL_TIME"
-    PART_TIME = "PART_TIME"
-    CONTRACTOR = "CONTRACTOR"
-    TEMPORARY = "TEMPORARY"
-    INTERN = "INTERN"
-    VOLUNTEER = "VOLUNTEER"
-    PER_DIEM = "PER_DIEM"
-    OTHER = "OTHER"
-
-
-class JobPosting(SyncTracked, ListingMixin, Base):
-    """A job (schema.org JobPosting), hired by an HSDS organization, at an HSDS location."""
-
-    __tablename__ = "job_postings"
-
-    id: Mapped[str] = mapped_column(String(ID), primary_key=True, default=new_id)
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id", ondelete="SET NULL"))
-    title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text)
-    date_posted: Mapped[date] = mapped_column(Date)
-    valid_through: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    employment_type: Mapped[list[str]] = mapped_column(JSON, default=list)
-    salary_currency: Mapped[str | None] = mapped_column(String(3))
-    salary_min: Mapped[float | None] = mapped_column(Float)
-    salary_max: Mapped[float | None] = mapped_column(Float)
-    salary_unit: Mapped[str | None] = mapped_column(String(8))  # HOUR, DAY, WEEK, MONTH, YEAR
-    work_hours: Mapped[str | None] = mapped_column(String(200))
-    direct_apply: Mapped[bool] = mapped_column(Boolean, default=False)
-    application_url: Mapped[str | None] = mapped_column(String(500))
-    education_requirements: Mapped[str | None] = mapped_column(String(300))
-    experience_requirements: Mapped[str | None] = mapped_column(String(300))
-    drivers_license_required: Mapped[bool] = mapped_column(Boolean, default=False)
-    fair_chance: Mapped[bool | None] = mapped_column(Boolean)
-    background_check: Mapped[BackgroundCheck | None] = mapped_column(
-        str_enum(BackgroundCheck, "background_check")
-    )
-    accepts_records: Mapped[YesNoUnknown] = mapped_column(
-        str_enum(YesNoUnknown, "yes_no_unknown", length=8), default=YesNoUnknown.UNKNOWN
-    )
-
-    __table_args__ = (
-        Index("ix_job_postings_organization_id", "organization_id"),
-        Index("ix_job_postings_valid_through", "valid_through"),
-        *sync_indexes("job_postings"),
-    )
-
-
-class SearchDocument(Base):
-    """The text a listing is found by, one row per service or job. Indexed per backend
-    (PostgreSQL: GIN over to_tsvector('simple', body); SQLite: an FTS5 table kept in step
-    by triggers), both created by the migration."""
-
-    __tablename__ = "search_documents"
-
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "service" | "job"
-    record_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
-    body: Mapped[str] = mapped_column(Text)
-
-
-class SavedListing(SyncTracked, Base):
-    """A member's bookmark of a service or a job."""
-
-    __tablename__ = "saved_listings"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    service_id: Mapped[str | None] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
-    job_id: Mapped[str | None] = mapped_column(ForeignKey("job_postings.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    __table_args__ = (
-        UniqueConstraint("account_id", "service_id", name="uq_saved_listings_service"),
-        UniqueConstraint("account_id", "job_id", name="uq_saved_listings_job"),
-        *sync_indexes("saved_listings", "account_id"),
-    )
-
-
-class ReportReason(enum.StrEnum):
-    WRONG_INFORMATION = "wrong_information"
-    CLOSED = "closed"
-    MOVED = "moved"
-    NOT_REENTRY_FRIENDLY = "not_reentry_friendly"
-    OTHER = "other"
-
-
-class ListingReport(Base):
-    """A member says a listing is wrong; the organization's staff see it."""
-
-    __tablename__ = "listing_reports"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    service_id: Mapped[str | None] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
-    job_id: Mapped[str | None] = mapped_column(ForeignKey("job_postings.id", ondelete="CASCADE"))
-    # The reporter may erase their account; the report stays, anonymous.
-    reporter_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
-    reason: Mapped[ReportReason] = mapped_column(str_enum(ReportReason, "report_reason"))
-    detail: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (Index("ix_listing_reports_organization_id", "organization_id"),)
+# Every HSDS table we model, by its HSDS name, parents before children: the order the
+# importers check and write them in, and the tables the exports write.
+HSDS_TABLES: dict[str, Any] = {
+    "taxonomies": Taxonomy,
+    "taxonomy_terms": TaxonomyTerm,
+    "organizations": Organization,
+    "locations": Location,
+    "services": Service,
+    "service_at_location": ServiceAtLocation,
+    "addresses": Address,
+    "phones": Phone,
+    "schedules": Schedule,
+    "languages": Language,
+    "attributes": Attribute,
+}

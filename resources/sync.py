@@ -14,24 +14,25 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.core import signals
-from api.core.db import hw_distance
+from api.core.db import hw_distance, in_chunks
 from api.core.errors import Problem
 from api.sync import registry
 from api.sync.area import Area
 from api.sync.models import MemberArea, Tombstone
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, ms
-from resources import service
+from resources.jobs.models import JobPosting
+from resources.listings.service import listing_exists
 from resources.models import (
     Address,
-    JobPosting,
     Location,
     Organization,
     Phone,
-    SavedListing,
     Service,
     ServiceAtLocation,
     ServiceStatus,
 )
+from resources.saved import service as saved
+from resources.saved.models import SavedListing
 
 RESOURCE_COLUMNS: dict[str, registry.ColumnType] = {
     "kind": "string",
@@ -53,11 +54,6 @@ SUMMARY = 280
 def _short(text: str | None) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= SUMMARY else text[: SUMMARY - 1].rstrip() + "…"
-
-
-def _chunks(ids: Sequence[str]) -> list[list[str]]:
-    ids = list(ids)
-    return [ids[i : i + registry.CHUNK] for i in range(0, len(ids), registry.CHUNK)]
 
 
 def _box(area: MemberArea | Area) -> list[Any]:
@@ -82,7 +78,7 @@ def _inside(area: MemberArea | Area, lat: float | None, lng: float | None) -> fl
 
 def _lookup(db: Session, statement: Any, column: Any, ids: set[str]) -> list[Any]:
     rows: list[Any] = []
-    for chunk in _chunks(sorted(ids)):
+    for chunk in in_chunks(sorted(ids)):
         rows += db.execute(statement.where(column.in_(chunk))).all()
     return rows
 
@@ -98,36 +94,9 @@ def _pull_resources(pull: Pull) -> Changes:
         # Only what the area held when it was removed (public changes are not news here).
         changes.deleted = gone.tombstones("resources")
         return changes
-    box = _box(area)
-
-    # Services: the nearest of their locations inside the area.
-    nearest: dict[str, tuple[float, str, Any, Any]] = {}
-    for service_id, location_id, lat, lng in db.execute(
-        select(ServiceAtLocation.service_id, Location.id, Location.latitude, Location.longitude)
-        .join(Location, Location.id == ServiceAtLocation.location_id)
-        .join(Service, Service.id == ServiceAtLocation.service_id)
-        .where(*box, Service.status == ServiceStatus.ACTIVE, pull.changed(Service.sync_version))
-    ):
-        distance = _inside(area, lat, lng)
-        if distance is not None and (
-            service_id not in nearest or distance < nearest[service_id][0]
-        ):
-            nearest[service_id] = (distance, location_id, lat, lng)
+    nearest = _nearest_services(pull, area)
     services = [row[0] for row in _lookup(db, select(Service), Service.id, set(nearest))]
-    jobs: list[tuple[JobPosting, Any, Any]] = [
-        (job, lat, lng)
-        for job, lat, lng in db.execute(
-            select(JobPosting, Location.latitude, Location.longitude)
-            .join(Location, Location.id == JobPosting.location_id)
-            .where(
-                *box,
-                or_(JobPosting.valid_through.is_(None), JobPosting.valid_through > pull.until_time),
-                pull.changed(JobPosting.sync_version),
-            )
-        ).all()
-        if _inside(area, lat, lng) is not None
-    ]
-
+    jobs = _jobs_inside(pull, area)
     organizations = dict(
         _lookup(
             db,
@@ -136,59 +105,114 @@ def _pull_resources(pull: Pull) -> Changes:
             {s.organization_id for s in services} | {j.organization_id for j, _, _ in jobs},
         )
     )
-    addresses: dict[str, str] = {}
-    for location_id, line, city in _lookup(
+    addresses = _addresses(
         db,
-        select(Address.location_id, Address.address_1, Address.city),
-        Address.location_id,
         {n[1] for n in nearest.values()} | {j.location_id for j, _, _ in jobs if j.location_id},
-    ):
-        addresses.setdefault(location_id, f"{line}, {city}")
+    )
     phones: dict[str, str] = {}
     for service_id, number in _lookup(
         db, select(Phone.service_id, Phone.number), Phone.service_id, {s.id for s in services}
     ):
         phones.setdefault(service_id, number)
-
     for item in services:
         _, location_id, lat, lng = nearest[item.id]
-        raw = {
-            "id": item.id,
+        fields = {
+            **_summary(item, item.name, organizations, lat, lng),
             "kind": "service",
-            "name": item.name,
-            "organization_name": organizations.get(item.organization_id),
-            "description": _short(item.description),
             "address": addresses.get(location_id),
-            "latitude": lat,
-            "longitude": lng,
             "phone": phones.get(item.id),
-            "fair_chance": item.fair_chance,
-            "accepts_records": str(item.accepts_records) if item.accepts_records else None,
             "valid_through": None,
-            "last_verified_at": ms(item.last_verified_at),
         }
-        changes.add(raw, pull.is_new(item.sync_created))
+        changes.add(_in_column_order(fields), pull.is_new(item.sync_created))
     for job, lat, lng in jobs:
-        raw = {
-            "id": job.id,
+        fields = {
+            **_summary(job, job.title, organizations, lat, lng),
             "kind": "job",
-            "name": job.title,
-            "organization_name": organizations.get(job.organization_id),
-            "description": _short(job.description),
             "address": addresses.get(job.location_id or ""),
-            "latitude": lat,
-            "longitude": lng,
             "phone": None,
-            "fair_chance": job.fair_chance,
-            "accepts_records": str(job.accepts_records) if job.accepts_records else None,
             "valid_through": ms(job.valid_through),
-            "last_verified_at": ms(job.last_verified_at),
         }
-        changes.add(raw, pull.is_new(job.sync_created))
+        changes.add(_in_column_order(fields), pull.is_new(job.sync_created))
     gone = pull.for_deletions()
     if not gone.full:
         changes.deleted = _left_view(gone, {s.id for s in services} | {j.id for j, _, _ in jobs})
     return changes
+
+
+def _nearest_services(pull: Pull, area: MemberArea) -> dict[str, tuple[float, str, Any, Any]]:
+    """Active services changed in the window with a location inside the area: the
+    nearest such location of each (distance, id, latitude, longitude)."""
+    nearest: dict[str, tuple[float, str, Any, Any]] = {}
+    for service_id, location_id, lat, lng in pull.db.execute(
+        select(ServiceAtLocation.service_id, Location.id, Location.latitude, Location.longitude)
+        .join(Location, Location.id == ServiceAtLocation.location_id)
+        .join(Service, Service.id == ServiceAtLocation.service_id)
+        .where(
+            *_box(area), Service.status == ServiceStatus.ACTIVE, pull.changed(Service.sync_version)
+        )
+    ):
+        distance = _inside(area, lat, lng)
+        if distance is not None and (
+            service_id not in nearest or distance < nearest[service_id][0]
+        ):
+            nearest[service_id] = (distance, location_id, lat, lng)
+    return nearest
+
+
+def _jobs_inside(pull: Pull, area: MemberArea) -> list[tuple[JobPosting, Any, Any]]:
+    """Open postings changed in the window at a place inside the area."""
+    return [
+        (job, lat, lng)
+        for job, lat, lng in pull.db.execute(
+            select(JobPosting, Location.latitude, Location.longitude)
+            .join(Location, Location.id == JobPosting.location_id)
+            .where(
+                *_box(area),
+                or_(JobPosting.valid_through.is_(None), JobPosting.valid_through > pull.until_time),
+                pull.changed(JobPosting.sync_version),
+            )
+        ).all()
+        if _inside(area, lat, lng) is not None
+    ]
+
+
+def _addresses(db: Session, location_ids: set[str]) -> dict[str, str]:
+    """Each location's first address, on one line."""
+    addresses: dict[str, str] = {}
+    for location_id, line, city in _lookup(
+        db,
+        select(Address.location_id, Address.address_1, Address.city),
+        Address.location_id,
+        location_ids,
+    ):
+        addresses.setdefault(location_id, f"{line}, {city}")
+    return addresses
+
+
+def _in_column_order(fields: registry.Raw) -> registry.Raw:
+    # The record's keys in the table's column order, as the phone has always received them.
+    return {name: fields[name] for name in ("id", *RESOURCE_COLUMNS)}
+
+
+def _summary(
+    listing: Service | JobPosting,
+    name: str,
+    organizations: dict[str, str],
+    lat: Any,
+    lng: Any,
+) -> registry.Raw:
+    """The columns a service's and a job's summaries fill the same way."""
+    return {
+        "id": listing.id,
+        "name": name,
+        "organization_name": organizations.get(listing.organization_id),
+        "description": _short(listing.description),
+        "latitude": lat,
+        "longitude": lng,
+        "fair_chance": listing.fair_chance,
+        "accepts_records": str(listing.accepts_records) if listing.accepts_records else None,
+        "last_verified_at": ms(listing.last_verified_at),
+    }
 
 
 def _left_view(pull: Pull, shown: set[str]) -> list[str]:
@@ -307,7 +331,7 @@ def _prepare(
     if not isinstance(resource_id, str) or not resource_id:
         raise Rejected(record_id)
     try:
-        service.listing_exists(db, resource_id)
+        listing_exists(db, resource_id)
     except Problem:
         raise Rejected(record_id) from None
     return {"resource_id": resource_id}
@@ -328,7 +352,7 @@ def _save(
         if row is not None:
             db.delete(row)
             db.flush()
-    service.save(db, member, fields["resource_id"], now, saved_id=record_id)
+    saved.save(db, member, fields["resource_id"], now, saved_id=record_id)
 
 
 def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None:

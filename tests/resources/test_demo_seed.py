@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from resources.models import JobPosting, Organization, Service
+from resources.jobs.models import JobPosting
+from resources.models import Organization, Service
 
 
 def seed(app: Any) -> str:

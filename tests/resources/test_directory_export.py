@@ -16,11 +16,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from resources.cli import resources_cli
-from resources.export import export_json, export_tabular
-from resources.hsds import organization_to_hsds, service_to_hsds
-from resources.hsds_fields import FIELDS, plain
-from resources.importers import import_paths
-from resources.importers.store import MODELS
+from resources.hsds.export import export_json, export_tabular
+from resources.hsds.fields import FIELDS, plain
+from resources.hsds.importers import import_paths
+from resources.hsds.serialize import organization_to_hsds, service_to_hsds
+from resources.models import HSDS_TABLES as MODELS
 from resources.models import BackgroundCheck, Organization, Service, YesNoUnknown
 
 DATA = Path(__file__).resolve().parents[3] / "shared/data"

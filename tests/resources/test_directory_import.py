@@ -14,21 +14,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resources.cli import resources_cli
-from resources.importers import import_paths
+from resources.hsds.importers import import_paths
 from resources.models import (
     Address,
     Attribute,
     Language,
     Location,
-    OpeningHours,
     Organization,
     Phone,
     Schedule,
-    SearchDocument,
     Service,
     ServiceAtLocation,
     TaxonomyTerm,
 )
+from resources.search.models import OpeningHours, SearchDocument
 
 DATA = Path(__file__).resolve().parents[3] / "shared/data"
 OHANA = DATA / "ohana-smc"

@@ -17,14 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resources.cli import resources_cli
-from resources.importers import detect, import_paths
-from resources.importers.checks import clock, weekday
+from resources.hsds.importers import detect, import_paths
+from resources.hsds.importers.checks import clock, weekday
 from resources.models import (
     Address,
     Attribute,
     Language,
     Location,
-    OpeningHours,
     Organization,
     Phone,
     Schedule,
@@ -33,6 +32,7 @@ from resources.models import (
     Taxonomy,
     TaxonomyTerm,
 )
+from resources.search.models import OpeningHours
 
 HSDS1 = Path(__file__).resolve().parent / "data/hsds-1.1"
 DATA = Path(__file__).resolve().parents[3] / "shared/data"

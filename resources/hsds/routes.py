@@ -17,15 +17,20 @@ from sqlalchemy.orm import Session
 
 from api.core.db import get_session
 from api.core.errors import not_found
-from resources import hsds, search
-from resources.hsds_fields import row_fields
-from resources.models import (
-    Attribute,
-    Organization,
-    Service,
-    Taxonomy,
-    TaxonomyTerm,
+from api.core.pagination import paginate
+from resources.hsds import serialize
+from resources.hsds.fields import row_fields
+from resources.hsds.schemas import (
+    HsdsMeta,
+    HsdsObject,
+    HsdsPage,
+    HsdsPageArgs,
+    OrganizationListArgs,
+    ServiceListArgs,
+    TermListArgs,
 )
+from resources.models import Attribute, Organization, Service, Taxonomy, TaxonomyTerm
+from resources.search import queries
 
 hsds_blp = Blueprint(
     "hsds",
@@ -36,72 +41,12 @@ hsds_blp = Blueprint(
 PROFILE = "https://docs.openreferral.org/en/latest/hsds/"
 
 
-class HsdsPageArgs(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-    search = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
-    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json"]))
-
-
-class ServiceListArgs(HsdsPageArgs):
-    taxonomy_term_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
-    taxonomy_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
-    organization_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
-    modified_after = ma.fields.DateTime(load_default=None)
-    full = ma.fields.Boolean(load_default=False)
-    minimal = ma.fields.Boolean(load_default=False)
-
-
-class OrganizationListArgs(HsdsPageArgs):
-    full = ma.fields.Boolean(load_default=False)
-    full_service = ma.fields.Boolean(load_default=False)
-
-
-class TermListArgs(HsdsPageArgs):
-    taxonomy_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
-    parent_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
-    top_only = ma.fields.Boolean(load_default=False)
-
-
-class HsdsObject(ma.Schema):
-    """An HSDS object as the specification's JSON schemas define it."""
-
-    class Meta:
-        unknown = ma.INCLUDE
-
-    id = ma.fields.String(required=True)
-
-    @ma.post_dump(pass_original=True)
-    def _whole(self, data: dict[str, Any], original: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return dict(original)  # already in HSDS's JSON form; dump it all, not just "id"
-
-
-class HsdsPage(ma.Schema):
-    total_items = ma.fields.Integer(required=True)
-    total_pages = ma.fields.Integer(required=True)
-    page_number = ma.fields.Integer(required=True)
-    size = ma.fields.Integer(required=True)
-    first_page = ma.fields.Boolean(required=True)
-    last_page = ma.fields.Boolean(required=True)
-    empty = ma.fields.Boolean(required=True)
-    contents = ma.fields.List(ma.fields.Dict(), required=True)
-
-
-class HsdsMeta(ma.Schema):
-    version = ma.fields.String(required=True)
-    profile = ma.fields.String(required=True)
-    openapi_url = ma.fields.String(required=True)
-
-
 def _page(
     db: Session, query: Select[Any], args: dict[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
-    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    """One page of ``query`` and HSDA's envelope around it."""
     page, per_page = args["page"], args["per_page"]
-    rows = list(db.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    rows, total = paginate(db, query, page, per_page)
     pages = max(1, math.ceil(total / per_page))
     envelope = {
         "total_items": total,
@@ -113,6 +58,14 @@ def _page(
         "empty": total == 0,
     }
     return rows, envelope
+
+
+def _one(model: Any, record_id: str, what: str) -> Any:
+    """The row of ``model`` with this id; else a 404 naming ``what``."""
+    row = get_session().get(model, record_id)
+    if row is None:
+        raise not_found(what)
+    return row
 
 
 def _aware(value: datetime) -> datetime:
@@ -140,7 +93,7 @@ def list_services(args: dict[str, Any]) -> dict[str, Any]:
     db = get_session()
     query = select(Service)
     if args["search"]:
-        words = search.text_match(db, "service", args["search"])
+        words = queries.text_match(db, "service", args["search"])
         if words is None:
             query = query.where(Service.id.is_(None))
         else:
@@ -168,7 +121,7 @@ def list_services(args: dict[str, Any]) -> dict[str, Any]:
     if args["minimal"]:
         contents = [{"id": s.id, "last_modified": s.updated_at.isoformat()} for s in services]
     elif args["full"]:
-        contents = hsds.services_to_hsds(db, services)
+        contents = serialize.services_to_hsds(db, services)
     else:
         contents = [
             {**row_fields("services", s), "last_modified": s.updated_at.isoformat()}
@@ -181,11 +134,7 @@ def list_services(args: dict[str, Any]) -> dict[str, Any]:
 @hsds_blp.etag
 @hsds_blp.response(200, HsdsObject)
 def get_service(service_id: str) -> dict[str, Any]:
-    db = get_session()
-    service = db.get(Service, service_id)
-    if service is None:
-        raise not_found("service")
-    return hsds.service_to_hsds(db, service)
+    return serialize.service_to_hsds(get_session(), _one(Service, service_id, "service"))
 
 
 @hsds_blp.route("/organizations", methods=["GET"])
@@ -200,7 +149,7 @@ def list_organizations(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(func.lower(Organization.name).like(pattern))
     organizations, envelope = _page(db, query.order_by(Organization.name, Organization.id), args)
     if args["full"] or args["full_service"]:
-        contents = hsds.organizations_to_hsds(db, organizations)
+        contents = serialize.organizations_to_hsds(db, organizations)
     else:
         contents = [row_fields("organizations", o) for o in organizations]
     return {**envelope, "contents": contents}
@@ -210,11 +159,8 @@ def list_organizations(args: dict[str, Any]) -> dict[str, Any]:
 @hsds_blp.etag
 @hsds_blp.response(200, HsdsObject)
 def get_organization(organization_id: str) -> dict[str, Any]:
-    db = get_session()
-    organization = db.get(Organization, organization_id)
-    if organization is None:
-        raise not_found("organization")
-    return hsds.organization_to_hsds(db, organization)
+    organization = _one(Organization, organization_id, "organization")
+    return serialize.organization_to_hsds(get_session(), organization)
 
 
 @hsds_blp.route("/taxonomies", methods=["GET"])
@@ -227,17 +173,14 @@ def list_taxonomies(args: dict[str, Any]) -> dict[str, Any]:
     if args["search"]:
         query = query.where(func.lower(Taxonomy.name).like(f"%{args['search'].lower()}%"))
     taxonomies, envelope = _page(db, query.order_by(Taxonomy.name, Taxonomy.id), args)
-    return {**envelope, "contents": [hsds.taxonomy_to_hsds(t) for t in taxonomies]}
+    return {**envelope, "contents": [serialize.taxonomy_to_hsds(t) for t in taxonomies]}
 
 
 @hsds_blp.route("/taxonomies/<id:taxonomy_id>", methods=["GET"])
 @hsds_blp.etag
 @hsds_blp.response(200, HsdsObject)
 def get_taxonomy(taxonomy_id: str) -> dict[str, Any]:
-    taxonomy = get_session().get(Taxonomy, taxonomy_id)
-    if taxonomy is None:
-        raise not_found("taxonomy")
-    return hsds.taxonomy_to_hsds(taxonomy)
+    return serialize.taxonomy_to_hsds(_one(Taxonomy, taxonomy_id, "taxonomy"))
 
 
 @hsds_blp.route("/taxonomy_terms", methods=["GET"])
@@ -257,14 +200,11 @@ def list_taxonomy_terms(args: dict[str, Any]) -> dict[str, Any]:
     if args["top_only"]:
         query = query.where(TaxonomyTerm.parent_id.is_(None))
     terms, envelope = _page(db, query.order_by(TaxonomyTerm.code, TaxonomyTerm.id), args)
-    return {**envelope, "contents": [hsds.taxonomy_term_to_hsds(t) for t in terms]}
+    return {**envelope, "contents": [serialize.taxonomy_term_to_hsds(t) for t in terms]}
 
 
 @hsds_blp.route("/taxonomy_terms/<id:term_id>", methods=["GET"])
 @hsds_blp.etag
 @hsds_blp.response(200, HsdsObject)
 def get_taxonomy_term(term_id: str) -> dict[str, Any]:
-    term = get_session().get(TaxonomyTerm, term_id)
-    if term is None:
-        raise not_found("taxonomy term")
-    return hsds.taxonomy_term_to_hsds(term)
+    return serialize.taxonomy_term_to_hsds(_one(TaxonomyTerm, term_id, "taxonomy term"))

@@ -1,4 +1,5 @@
-"""Staff's job postings: their own organization's only. Plain functions; they only flush."""
+"""Job postings: members read open ones; staff write their own organization's only.
+Plain functions; they only flush."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from sqlalchemy.orm import Session
 from api.accounts.models import Account
 from api.core.db import new_id
 from api.core.errors import Problem, not_found
-from resources import indexing
-from resources.models import JobPosting
-from resources.service import new_location
+from resources.editors import service as editors
+from resources.jobs.models import JobPosting
+from resources.listings.locations import new_location
+from resources.search import indexing
 
-PLAIN = (
+# The columns staff write and members see as they are stored.
+COPIED = (
     "title",
     "description",
     "date_posted",
@@ -27,16 +30,25 @@ PLAIN = (
     "experience_requirements",
     "drivers_license_required",
     "fair_chance",
-    "background_check",
-    "accepts_records",
     "last_verified_at",
 )
+# Everything staff write straight onto the posting (the enums as their values).
+PLAIN = (*COPIED, "background_check", "accepts_records")
 
 
 def own_job(db: Session, staff: Account, job_id: str) -> JobPosting:
     """A posting of the staff member's organization (expired ones too); else 404."""
     job = db.get(JobPosting, job_id)
-    if job is None or staff.organization_id is None or job.organization_id != staff.organization_id:
+    organization_id = editors.organization_of(db, staff)
+    if job is None or organization_id is None or job.organization_id != organization_id:
+        raise not_found("job posting")
+    return job
+
+
+def get_job(db: Session, job_id: str, now: datetime) -> JobPosting:
+    """An open posting; an expired one is gone for members as for search."""
+    job = db.get(JobPosting, job_id)
+    if job is None or (job.valid_through is not None and job.valid_through <= now):
         raise not_found("job posting")
     return job
 
@@ -74,15 +86,10 @@ def _apply(db: Session, job: JobPosting, fields: dict[str, Any], now: datetime) 
 
 
 def create_job(db: Session, staff: Account, fields: dict[str, Any], now: datetime) -> JobPosting:
-    if staff.organization_id is None:
-        raise Problem(
-            409,
-            "This staff account is not bound to an organization; ask an operator to set it.",
-            kind="no-organization",
-        )
+    organization_id = editors.staff_organization(db, staff)
     job = JobPosting(
         id=new_id(),
-        organization_id=staff.organization_id,
+        organization_id=organization_id,
         title=fields["title"],
         description=fields["description"],
         date_posted=now.date(),

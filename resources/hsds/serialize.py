@@ -5,7 +5,7 @@ Only fields we model are emitted; a field whose value is missing is left out (th
 type every field as a plain string or number, so ``null`` would not validate), and lists
 of things we do not model (contacts, funding, programs...) are empty. Reentry facts, kept
 as service columns, come out as attributes under the ``homeward-reentry`` taxonomy (see
-``resources.reentry_terms``); service categories are the ``attributes`` rows linked to the
+``resources.search.reentry_terms``); service categories are the ``attributes`` rows linked to the
 service.
 
 The batch functions load every child of the given records in a few ``IN`` queries.
@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from resources import reentry_terms
-from resources.hsds_fields import plain, row_fields
+from api.core.db import in_chunks
+from resources.hsds.fields import plain, row_fields
 from resources.models import (
     Address,
     Attribute,
@@ -35,8 +35,7 @@ from resources.models import (
     Taxonomy,
     TaxonomyTerm,
 )
-
-CHUNK = 500
+from resources.search import reentry_terms
 
 
 def taxonomy_to_hsds(taxonomy: Taxonomy) -> dict[str, Any]:
@@ -56,8 +55,7 @@ def _in(column: Any, ids: Iterable[str | None]) -> list[Any]:
     """Chunks of ``column IN ids`` conditions (none when there are no ids). Ids come from
     nullable links (a term without a taxonomy, an attribute without a term): None is left
     out, since it matches nothing and cannot be sorted with strings."""
-    values = sorted({i for i in ids if i is not None})
-    return [column.in_(values[i : i + CHUNK]) for i in range(0, len(values), CHUNK)]
+    return [column.in_(chunk) for chunk in in_chunks(sorted({i for i in ids if i is not None}))]
 
 
 def _load(db: Session, model: Any, *pairs: tuple[Any, Iterable[str | None]]) -> list[Any]:
@@ -78,6 +76,7 @@ class _Graph:
         location_ids: Iterable[str] = (),
     ) -> None:
         self.service_ids = set(service_ids)
+        organization_ids = set(organization_ids)
         self.sals = _load(db, ServiceAtLocation, (ServiceAtLocation.service_id, self.service_ids))
         sal_ids = {s.id for s in self.sals}
         location_ids = set(location_ids) | {s.location_id for s in self.sals}
@@ -85,6 +84,28 @@ class _Graph:
         self.organizations = {
             x.id: x for x in _load(db, Organization, (Organization.id, organization_ids))
         }
+        self._load_children(db, organization_ids, location_ids, sal_ids)
+        self._load_terms(db)
+        self.by: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for kind, rows, columns in (
+            ("phones", self.phones, PARENTS_PHONE),
+            ("schedules", self.schedules, PARENTS_SCHEDULE),
+            ("languages", self.languages, ("service_id", "location_id", "phone_id")),
+            ("addresses", self.addresses, ("location_id",)),
+            ("attributes", self.attributes, ("link_id",)),
+        ):
+            for row in rows:
+                for column in columns:
+                    parent = getattr(row, column)
+                    if parent is not None:
+                        self.by[(kind, column)][parent].append(row)
+
+    def _load_children(
+        self, db: Session, organization_ids: set[str], location_ids: set[str], sal_ids: set[str]
+    ) -> None:
+        """Phones, schedules, languages, addresses and attributes of every parent."""
         self.phones = _load(
             db,
             Phone,
@@ -108,8 +129,11 @@ class _Graph:
             (Language.phone_id, {p.id for p in self.phones}),
         )
         self.addresses = _load(db, Address, (Address.location_id, location_ids))
-        linked = self.service_ids | set(organization_ids) | location_ids | sal_ids
+        linked = self.service_ids | organization_ids | location_ids | sal_ids
         self.attributes = _load(db, Attribute, (Attribute.link_id, linked))
+
+    def _load_terms(self, db: Session) -> None:
+        """The taxonomy terms of the attributes, and their taxonomies."""
         self.terms = {
             t.id: t
             for t in _load(
@@ -122,21 +146,6 @@ class _Graph:
                 db, Taxonomy, (Taxonomy.id, {t.taxonomy_id for t in self.terms.values()})
             )
         }
-        self.by: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        for kind, rows, columns in (
-            ("phones", self.phones, PARENTS_PHONE),
-            ("schedules", self.schedules, PARENTS_SCHEDULE),
-            ("languages", self.languages, ("service_id", "location_id", "phone_id")),
-            ("addresses", self.addresses, ("location_id",)),
-            ("attributes", self.attributes, ("link_id",)),
-        ):
-            for row in rows:
-                for column in columns:
-                    parent = getattr(row, column)
-                    if parent is not None:
-                        self.by[(kind, column)][parent].append(row)
 
     def children(self, kind: str, column: str, parent_id: str) -> list[Any]:
         return self.by[(kind, column)].get(parent_id, [])

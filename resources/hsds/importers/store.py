@@ -11,37 +11,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from api.core.db import utcnow
-from resources import indexing, reentry_terms
-from resources.importers.batch import Batch, Row
-from resources.importers.checks import check, coerce
-from resources.models import (
-    Address,
-    Attribute,
-    Language,
-    Location,
-    Organization,
-    Phone,
-    Schedule,
-    Service,
-    ServiceAtLocation,
-    Taxonomy,
-    TaxonomyTerm,
-)
+from api.core.db import in_chunks, utcnow
+from resources.hsds.importers.batch import Batch, Row
+from resources.hsds.importers.checks import check, coerce
+from resources.models import HSDS_TABLES, ServiceAtLocation, TaxonomyTerm
+from resources.search import indexing, reentry_terms
 
-MODELS: dict[str, Any] = {
-    "taxonomies": Taxonomy,
-    "taxonomy_terms": TaxonomyTerm,
-    "organizations": Organization,
-    "locations": Location,
-    "services": Service,
-    "service_at_location": ServiceAtLocation,
-    "addresses": Address,
-    "phones": Phone,
-    "schedules": Schedule,
-    "languages": Language,
-    "attributes": Attribute,
-}
 # (column, parent table, soft): an unknown soft parent is dropped with a note, an unknown
 # hard one rejects the row.
 PARENTS: dict[str, tuple[tuple[str, str, bool], ...]] = {
@@ -81,13 +56,11 @@ LINK_TABLES = {
 # Provenance is set when a row is created; a later import of the same row (our own
 # export, say) does not rewrite it.
 NOT_COMPARED = {"id", "created_at", "updated_at", "last_verified_at", "source", "source_id"}
-CHUNK = 500
 
 
 def chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    values = sorted(set(ids))
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+    """The distinct ids in bounded IN lists, sorted so queries are the same every run."""
+    return in_chunks(sorted(set(ids)))
 
 
 class Store:
@@ -104,7 +77,7 @@ class Store:
         accepted = self.accepted.get(table, {})
         known = self.stored.setdefault(table, set())
         missing = ids - accepted.keys() - known
-        model = MODELS[table]
+        model = HSDS_TABLES[table]
         for chunk in chunks(missing):
             known.update(self.db.scalars(select(model.id).where(model.id.in_(chunk))))
         return {i for i in ids if i in accepted or i in known}
@@ -113,9 +86,9 @@ class Store:
         """Check and write every table; the ids of services whose data changed."""
         self._reentry_attributes()
         changed: dict[str, set[str]] = {}
-        for table in MODELS:
+        for table in HSDS_TABLES:
             self._check_table(table)
-        for table in MODELS:
+        for table in HSDS_TABLES:
             changed[table] = self._write(table, list(self.accepted.get(table, {}).values()))
         return self._touched_services(changed)
 
@@ -147,7 +120,7 @@ class Store:
                 self.batch.reject("attributes", row.file, row.line, str(error), read=False)
 
     def _check_table(self, table: str) -> None:
-        model = MODELS[table]
+        model = HSDS_TABLES[table]
         columns = model.__table__.columns
         good: dict[str, Row] = {}
         for ours, row in self.batch.rows.get(table, {}).items():
@@ -243,7 +216,7 @@ class Store:
 
     def _write(self, table: str, rows: list[Row]) -> set[str]:
         """Insert new rows, update changed ones; the ids of both."""
-        model = MODELS[table]
+        model = HSDS_TABLES[table]
         columns = model.__table__.columns
         now = utcnow()
         current: dict[str, Any] = {}
@@ -293,7 +266,7 @@ class Store:
     def _touched_services(self, changed: dict[str, set[str]]) -> set[str]:
         services = set(changed["services"])
         self.batch.summary.service_ids |= services
-        rows = {t: self.accepted.get(t, {}) for t in MODELS}
+        rows = {t: self.accepted.get(t, {}) for t in HSDS_TABLES}
         for table, column in (
             ("service_at_location", "service_id"),
             ("schedules", "service_id"),

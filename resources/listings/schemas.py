@@ -1,15 +1,116 @@
-"""Shapes of what staff and members write to the directory: listings, job postings and
-reports. Fields listed explicitly; unknown fields (an organization_id, an id) refused."""
+"""Shapes of listings: search arguments (unknown parameters refused), search hits, a full
+listing, and what staff write (fields listed explicitly; unknown fields, an
+organization_id or an id, refused). The location and organization shapes are shared
+with job postings."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 
 from api.core.fields import StrictBoolean, Text, TimeZone
+from api.core.pagination import page_schema
 from api.core.schemas import PatchSchema
-from resources.hours import WEEKDAYS, parse_clock
-from resources.models import EmploymentType, ReportReason, ServiceStatus
-from resources.schemas import BACKGROUND, YES_NO_UNKNOWN, SalarySchema
+from resources.models import ServiceStatus
+from resources.search.hours import WEEKDAYS, parse_clock
+from resources.search.schemas import BACKGROUND, YES_NO_UNKNOWN, SearchArgs
+
+
+class ResourceSearchArgs(SearchArgs):
+    category = ma.fields.List(
+        Text(max_length=100),
+        load_default=None,
+        metadata={"description": "Taxonomy term codes (or ids); a parent matches its children."},
+    )
+    open_now = ma.fields.Boolean(load_default=None)
+    at = ma.fields.AwareDateTime(
+        load_default=None, metadata={"description": "Open at this moment (ISO 8601 with offset)."}
+    )
+    language = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Regexp(r"^[A-Za-z]{2,3}$")), load_default=None
+    )
+    accepts_registrants = ma.fields.String(
+        load_default=None, validate=ma.validate.OneOf(YES_NO_UNKNOWN)
+    )
+    recovery_housing = ma.fields.Boolean(load_default=None)
+    transitional = ma.fields.Boolean(load_default=None)
+    sobriety_required = ma.fields.Boolean(load_default=None)
+    federally_assisted = ma.fields.Boolean(load_default=None)
+    requires_id = ma.fields.Boolean(load_default=None)
+    sort = ma.fields.String(
+        load_default=None, validate=ma.validate.OneOf(["relevance", "distance", "updated"])
+    )
+
+
+class LocationOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(allow_none=True)
+    latitude = ma.fields.Float(allow_none=True)
+    longitude = ma.fields.Float(allow_none=True)
+    address = ma.fields.String(allow_none=True, metadata={"description": "One line."})
+    timezone = ma.fields.String()
+    distance_m = ma.fields.Float(allow_none=True)
+
+
+class OrganizationOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+class ResourceHitSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    summary = ma.fields.String(allow_none=True, metadata={"description": "At most 200 chars."})
+    organization = ma.fields.Nested(OrganizationOut, required=True)
+    location = ma.fields.Nested(LocationOut, allow_none=True)
+    distance_m = ma.fields.Float(allow_none=True)
+    categories = ma.fields.List(ma.fields.String(), required=True)
+    facets = ma.fields.Dict(required=True)
+    last_verified_at = ma.fields.AwareDateTime(allow_none=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+
+
+class HoursOut(ma.Schema):
+    days = ma.fields.List(ma.fields.String(), required=True)
+    opens_at = ma.fields.String(required=True)
+    closes_at = ma.fields.String(required=True)
+
+
+class PhoneOut(ma.Schema):
+    number = ma.fields.String(required=True)
+    type = ma.fields.String(allow_none=True)
+    description = ma.fields.String(allow_none=True)
+
+
+class LocationDetail(LocationOut):
+    description = ma.fields.String(allow_none=True)
+    hours = ma.fields.List(ma.fields.Nested(HoursOut), required=True)
+
+
+class ResourceSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    alternate_name = ma.fields.String(allow_none=True)
+    description = ma.fields.String(allow_none=True)
+    url = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True)
+    application_process = ma.fields.String(allow_none=True)
+    eligibility_description = ma.fields.String(allow_none=True)
+    fees_description = ma.fields.String(allow_none=True)
+    wait_time = ma.fields.String(allow_none=True)
+    organization = ma.fields.Nested(OrganizationOut, required=True)
+    locations = ma.fields.List(ma.fields.Nested(LocationDetail), required=True)
+    hours = ma.fields.List(ma.fields.Nested(HoursOut), required=True)
+    phones = ma.fields.List(ma.fields.Nested(PhoneOut), required=True)
+    categories = ma.fields.List(ma.fields.String(), required=True)
+    languages = ma.fields.List(ma.fields.String(), required=True)
+    facets = ma.fields.Dict(required=True)
+    last_verified_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+
+
+ResourcePageSchema = page_schema(ResourceHitSchema, "ResourcePage")
 
 
 def _clock(value: str) -> None:
@@ -112,66 +213,3 @@ class ResourceUpdateSchema(ResourceWriteFields, PatchSchema):
 
 class ResourceCreateSchema(ResourceWriteFields):
     name = Text(max_length=300, min_length=1, required=True)
-
-
-class ReportCreateSchema(ma.Schema):
-    reason = ma.fields.String(
-        required=True, validate=ma.validate.OneOf([r.value for r in ReportReason])
-    )
-    detail = Text(max_length=1000, multiline=True, allow_none=True, empty_as_none=True)
-
-
-class ReportUpdateSchema(PatchSchema):
-    # Not "required": an empty body gets the same "Nothing to change" as every PATCH.
-    resolved = StrictBoolean()
-
-
-class JobLocationWriteSchema(ma.Schema):
-    name = Text(max_length=300, required=True, min_length=1)
-    latitude = ma.fields.Float(
-        required=True, allow_nan=False, validate=ma.validate.Range(min=-90, max=90)
-    )
-    longitude = ma.fields.Float(
-        required=True, allow_nan=False, validate=ma.validate.Range(min=-180, max=180)
-    )
-    timezone = TimeZone(load_default="America/Los_Angeles")
-    address = ma.fields.Nested(AddressSchema, allow_none=True)
-
-
-class JobWriteFields(ma.Schema):
-    """Staff's job postings, in schema.org JobPosting names."""
-
-    title = Text(max_length=200, min_length=1)
-    description = Text(max_length=5000, multiline=True, min_length=1)
-    date_posted = ma.fields.Date(data_key="datePosted")
-    valid_through = ma.fields.AwareDateTime(data_key="validThrough", allow_none=True)
-    employment_type = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf([e.value for e in EmploymentType])),
-        data_key="employmentType",
-        validate=ma.validate.Length(max=8),
-    )
-    base_salary = ma.fields.Nested(SalarySchema, data_key="baseSalary", allow_none=True)
-    work_hours = Text(max_length=200, data_key="workHours", allow_none=True)
-    direct_apply = StrictBoolean(data_key="directApply")
-    application_url = ma.fields.URL(
-        data_key="applicationUrl", allow_none=True, schemes={"http", "https"}
-    )
-    education_requirements = Text(max_length=300, data_key="educationRequirements", allow_none=True)
-    experience_requirements = Text(
-        max_length=300, data_key="experienceRequirements", allow_none=True
-    )
-    drivers_license_required = StrictBoolean(data_key="driversLicenseRequired")
-    fair_chance = StrictBoolean(allow_none=True)
-    background_check = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(BACKGROUND))
-    accepts_records = ma.fields.String(validate=ma.validate.OneOf(YES_NO_UNKNOWN))
-    job_location = ma.fields.Nested(JobLocationWriteSchema, data_key="jobLocation", allow_none=True)
-    last_verified_at = ma.fields.AwareDateTime(allow_none=True)
-
-
-class JobUpdateSchema(JobWriteFields, PatchSchema):
-    """A PATCH body: any of the fields, at least one."""
-
-
-class JobCreateSchema(JobWriteFields):
-    title = Text(max_length=200, min_length=1, required=True)
-    description = Text(max_length=5000, multiline=True, min_length=1, required=True)

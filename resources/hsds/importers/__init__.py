@@ -32,9 +32,9 @@ from typing import cast
 
 from sqlalchemy.orm import Session
 
-from resources.importers import hsds1, hsds_json, ohana, store, tabular
-from resources.importers.batch import Batch, Counts, Progress, Reject, Summary
-from resources.importers.csvfiles import header
+from resources.hsds.importers import hsds1, hsds_json, ohana, store, tabular
+from resources.hsds.importers.batch import Batch, Counts, Progress, Reject, Summary
+from resources.hsds.importers.csvfiles import header
 
 __all__ = ["LAYOUTS", "Counts", "Progress", "Reject", "Summary", "detect", "import_paths"]
 
@@ -161,6 +161,31 @@ def _planned(path: Path, layout: str | None) -> tuple[int, int]:
     return len(found), rows
 
 
+def _parse(
+    db: Session,
+    batch: Batch,
+    path: Path,
+    layout: str | None,
+    failed: Callable[[str, Exception], None],
+) -> None:
+    """Read ``path`` into ``batch`` with the reader of its layout."""
+    if layout == "tabular":
+        tabular.parse(batch, path, failed)
+    elif layout == "hsds1":
+        hsds1.parse(batch, path, failed)
+    elif layout == "ohana":
+        ohana.parse(db, batch, path, failed)
+    elif layout == "json":
+        hsds_json.parse(batch, path, failed)
+    elif not path.exists():
+        failed(str(path), FileNotFoundError("no such file or directory"))
+    else:
+        failed(
+            str(path),
+            ValueError("neither HSDS JSON, HSDS tabular, HSDS 1.x CSV nor Ohana CSV"),
+        )
+
+
 def import_paths(
     db: Session,
     paths: Iterable[str | Path],
@@ -198,21 +223,7 @@ def import_paths(
         try:
             if layout is not None:
                 summary.layouts.append((str(path), LAYOUTS[layout]))
-            if layout == "tabular":
-                tabular.parse(batch, path, failed)
-            elif layout == "hsds1":
-                hsds1.parse(batch, path, failed)
-            elif layout == "ohana":
-                ohana.parse(db, batch, path, failed)
-            elif layout == "json":
-                hsds_json.parse(batch, path, failed)
-            elif not path.exists():
-                failed(str(path), FileNotFoundError("no such file or directory"))
-            else:
-                failed(
-                    str(path),
-                    ValueError("neither HSDS JSON, HSDS tabular, HSDS 1.x CSV nor Ohana CSV"),
-                )
+            _parse(db, batch, path, layout, failed)
             if tracker is not None:
                 tracker.advance(max(0, planned_rows - batch.rows_read))
                 tracker.file(f"writing {path.name}")

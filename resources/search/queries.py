@@ -2,9 +2,9 @@
 
 One query per page, built from the arguments:
 - words: PostgreSQL matches the stored ``to_tsvector('simple', body)`` column (GIN-indexed)
-  against prefix terms and ranks with ``ts_rank``; SQLite matches the FTS5 table and ranks with
-  ``bm25``. Both see the same normalized text (see ``indexing.normalize``), so the same
-  records match; only the order of equal ranks may differ;
+  against prefix terms and ranks with ``ts_rank``; SQLite matches the FTS5 table and ranks
+  with ``bm25``. Both see the same normalized text (see ``indexing.normalize``), so the
+  same records match; only the order of equal ranks may differ;
 - point and radius: a bounding box on the indexed latitude/longitude first, then the
   exact great-circle distance (``hw_distance``, SQL on PostgreSQL, Python on SQLite);
   a service's distance is that of its nearest location;
@@ -41,32 +41,21 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from api.core.errors import Problem
-from resources.indexing import tokens
+from resources.jobs.models import JobPosting
 from resources.models import (
     Attribute,
-    JobPosting,
     Language,
     Location,
-    OpeningHours,
-    SearchDocument,
     Service,
     ServiceAtLocation,
     ServiceStatus,
     TaxonomyTerm,
 )
+from resources.search.facets import SERVICE_FACETS
+from resources.search.indexing import tokens
+from resources.search.models import OpeningHours, SearchDocument
 
 EARTH_RADIUS_M = 6371008.8
-# Facets that are plain equality on a service column.
-SERVICE_FACETS = (
-    "fair_chance",
-    "accepts_records",
-    "accepts_registrants",
-    "recovery_housing",
-    "transitional",
-    "sobriety_required",
-    "federally_assisted",
-    "requires_id",
-)
 
 
 @dataclass(frozen=True)
@@ -197,6 +186,8 @@ def near(point: Point, radius: float | None) -> tuple[Any, list[ColumnElement[bo
 
 
 def _page(query: Select[Any], page: int, page_size: int) -> Select[Any]:
+    # Not api.core.pagination.paginate: that counts in a second query, and search counts
+    # in the page's own query (see _page_with_total), one round trip for the common case.
     return query.limit(page_size).offset((page - 1) * page_size)
 
 
@@ -207,34 +198,7 @@ def search_services(
     point was given), and the total number of matches."""
     point = Point(args["lat"], args["lng"]) if args.get("lat") is not None else None
     radius = args.get("radius_m")
-    conditions: list[ColumnElement[bool]] = [Service.status == ServiceStatus.ACTIVE]
-    for facet in SERVICE_FACETS:
-        if args.get(facet) is not None:
-            conditions.append(getattr(Service, facet) == args[facet])
-    if args.get("background_check"):
-        conditions.append(Service.background_check.in_(args["background_check"]))
-    if args.get("category"):
-        paths = category_paths(db, args["category"])
-        conditions.append(
-            exists(
-                select(Attribute.id)
-                .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-                .where(
-                    Attribute.link_id == Service.id,
-                    Attribute.link_entity == "service",
-                    or_(*(TaxonomyTerm.path.startswith(p, autoescape=True) for p in paths)),
-                )
-            )
-        )
-    if args.get("language"):
-        codes = [c.lower() for c in args["language"]]
-        conditions.append(
-            exists(
-                select(Language.id).where(
-                    Language.service_id == Service.id, func.lower(Language.code).in_(codes)
-                )
-            )
-        )
+    conditions = _service_filters(db, args)
 
     distance: Any = cast(null(), Float)
     query = select(Service.id)
@@ -264,17 +228,55 @@ def search_services(
         .group_by(Service.id)
     )
     sort = args.get("sort") or ("relevance" if words is not None else None)
-    if sort == "distance":
-        order = [distance.asc(), Service.name, Service.id]
-    elif sort == "relevance" and words is not None:
-        order = [score.desc(), Service.name, Service.id]
-    elif sort == "updated":
-        order = [func.max(Service.updated_at).desc(), Service.id]
-    elif point is not None:
-        order = [distance.asc(), Service.name, Service.id]
-    else:
-        order = [func.max(Service.name), Service.id]
+    order = _service_order(sort, words is not None, point is not None, distance, score)
     return _page_with_total(db, grouped, order, args)
+
+
+def _service_filters(db: Session, args: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """Active services with the asked reentry facts, categories and languages."""
+    conditions: list[ColumnElement[bool]] = [Service.status == ServiceStatus.ACTIVE]
+    for facet in SERVICE_FACETS:
+        if args.get(facet) is not None:
+            conditions.append(getattr(Service, facet) == args[facet])
+    if args.get("background_check"):
+        conditions.append(Service.background_check.in_(args["background_check"]))
+    if args.get("category"):
+        paths = category_paths(db, args["category"])
+        conditions.append(
+            exists(
+                select(Attribute.id)
+                .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+                .where(
+                    Attribute.link_id == Service.id,
+                    Attribute.link_entity == "service",
+                    or_(*(TaxonomyTerm.path.startswith(p, autoescape=True) for p in paths)),
+                )
+            )
+        )
+    if args.get("language"):
+        codes = [c.lower() for c in args["language"]]
+        conditions.append(
+            exists(
+                select(Language.id).where(
+                    Language.service_id == Service.id, func.lower(Language.code).in_(codes)
+                )
+            )
+        )
+    return conditions
+
+
+def _service_order(
+    sort: str | None, words: bool, point: bool, distance: Any, score: Any
+) -> list[Any]:
+    if sort == "distance":
+        return [distance.asc(), Service.name, Service.id]
+    if sort == "relevance" and words:
+        return [score.desc(), Service.name, Service.id]
+    if sort == "updated":
+        return [func.max(Service.updated_at).desc(), Service.id]
+    if point:
+        return [distance.asc(), Service.name, Service.id]
+    return [func.max(Service.name), Service.id]
 
 
 def _page_with_total(

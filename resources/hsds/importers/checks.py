@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, Enum, Float, Integer, String
 from sqlalchemy.sql.schema import Column
 
 from api.core.db import UTCDateTime
-from resources import hours
+from resources.search import hours
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "taxonomies": ("name",),

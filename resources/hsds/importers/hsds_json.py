@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from resources.hsds_fields import FIELDS
-from resources.importers.batch import Batch
+from resources.hsds.fields import FIELDS
+from resources.hsds.importers.batch import Batch
 
 KINDS = (
     "service_at_location",

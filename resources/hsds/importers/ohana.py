@@ -18,9 +18,9 @@ from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from resources.hours import WEEKDAY_NAMES
-from resources.importers.batch import NAMESPACE, Batch
+from resources.hsds.importers.batch import NAMESPACE, Batch
 from resources.models import Location
+from resources.search.hours import WEEKDAY_NAMES
 
 FILES = (
     "taxonomy.csv",

@@ -9,9 +9,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from resources.hsds_fields import FIELDS
-from resources.importers.batch import Batch
-from resources.importers.hsds_json import LINK_KEYS
+from resources.hsds.fields import FIELDS
+from resources.hsds.importers.batch import Batch
+from resources.hsds.importers.hsds_json import LINK_KEYS
 
 TABLE_FILES = {table: f"{table}.csv" for table in FIELDS}
 # Resource names a data package may use for each table ("service", "services"...).

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from resources import reentry_terms
-from resources.importers.csvfiles import read_rows
+from resources.hsds.importers.csvfiles import read_rows
+from resources.search import reentry_terms
 
 NAMESPACE = uuid.UUID("3b0f6d3e-5f4c-5c1e-8f4e-686f6d657761")
 

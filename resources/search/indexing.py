@@ -14,20 +14,20 @@ from flask import current_app, has_app_context
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from resources import hours
+from api.core.db import in_chunks
+from resources.jobs.models import JobPosting
 from resources.models import (
     Attribute,
-    JobPosting,
     Location,
-    OpeningHours,
     Organization,
-    SavedListing,
     Schedule,
-    SearchDocument,
     Service,
     ServiceAtLocation,
     TaxonomyTerm,
 )
+from resources.saved.models import SavedListing
+from resources.search import hours
+from resources.search.models import OpeningHours, SearchDocument
 
 DEFAULT_TIMEZONE = "America/Los_Angeles"
 
@@ -97,6 +97,11 @@ class _ServiceChunk:
                 )
             )
         }
+        self._load_terms(db, ids)
+        self._load_places(db, ids)
+        self._load_schedules(db, ids)
+
+    def _load_terms(self, db: Session, ids: list[str]) -> None:
         # A service is found by its categories' names and their parents' ("Sober Living"
         # is also "Short-Term Housing", "Residential Housing" and "Housing").
         self.terms: dict[str, list[str]] = defaultdict(list)
@@ -110,7 +115,7 @@ class _ServiceChunk:
             paths[link_id].append(path)
         codes = {c for ps in paths.values() for p in ps for c in p.strip("/").split("/") if c}
         names: dict[str, str] = {}
-        for chunk in _chunks(sorted(codes)):
+        for chunk in in_chunks(sorted(codes)):
             for code, term_name in db.execute(
                 select(TaxonomyTerm.code, TaxonomyTerm.name).where(TaxonomyTerm.code.in_(chunk))
             ):
@@ -119,6 +124,8 @@ class _ServiceChunk:
         for link_id, service_paths in paths.items():
             own = {c for p in service_paths for c in p.strip("/").split("/") if c}
             self.terms[link_id] += sorted({names[c] for c in own if c in names})
+
+    def _load_places(self, db: Session, ids: list[str]) -> None:
         self.pairs: dict[str, list[tuple[str, str, str, str | None]]] = defaultdict(list)
         for sal_id, service_id, location_id, zone, name in db.execute(
             select(
@@ -132,13 +139,17 @@ class _ServiceChunk:
             .where(ServiceAtLocation.service_id.in_(ids))
         ):
             self.pairs[service_id].append((sal_id, location_id, zone, name))
+
+    def _load_schedules(self, db: Session, ids: list[str]) -> None:
+        """The services' own schedules, and those of their places (service at location,
+        then location), which apply where a service has none of its own there."""
         sal_ids = [p[0] for pairs in self.pairs.values() for p in pairs]
         location_ids = {p[1] for pairs in self.pairs.values() for p in pairs}
         self.service_rows: dict[str, list[Schedule]] = defaultdict(list)
         for row in db.scalars(select(Schedule).where(Schedule.service_id.in_(ids))):
             self.service_rows[row.service_id or ""].append(row)
         self.sal_rows: dict[str, list[Schedule]] = defaultdict(list)
-        for chunk in _chunks(sal_ids):
+        for chunk in in_chunks(sal_ids):
             for row in db.scalars(
                 select(Schedule).where(
                     Schedule.service_at_location_id.in_(chunk), Schedule.service_id.is_(None)
@@ -146,7 +157,7 @@ class _ServiceChunk:
             ):
                 self.sal_rows[row.service_at_location_id or ""].append(row)
         self.location_rows: dict[str, list[Schedule]] = defaultdict(list)
-        for chunk in _chunks(sorted(location_ids)):
+        for chunk in in_chunks(sorted(location_ids)):
             for row in db.scalars(
                 select(Schedule).where(
                     Schedule.location_id.in_(chunk),
@@ -205,71 +216,83 @@ def refresh(db: Session, service_ids: Iterable[str] = (), job_ids: Iterable[str]
     of these jobs. Deleted records lose theirs."""
     service_ids, job_ids = sorted(set(service_ids)), sorted(set(job_ids))
     db.flush()
+    _mark_unsynced(db, service_ids, job_ids)
+    for chunk in in_chunks(service_ids):
+        _refresh_services(db, chunk)
+    for chunk in in_chunks(job_ids):
+        _refresh_jobs(db, chunk)
+    db.flush()
+
+
+def _mark_unsynced(db: Session, service_ids: list[str], job_ids: list[str]) -> None:
     # Whatever changed a listing (its place, phones, hours) changes its synced summary.
-    for chunk in _chunks(service_ids):
+    for chunk in in_chunks(service_ids):
         db.execute(update(Service).where(Service.id.in_(chunk)).values(sync_version=None))
         db.execute(
             update(SavedListing).where(SavedListing.service_id.in_(chunk)).values(sync_version=None)
         )
-    for chunk in _chunks(job_ids):
+    for chunk in in_chunks(job_ids):
         db.execute(update(JobPosting).where(JobPosting.id.in_(chunk)).values(sync_version=None))
         db.execute(
             update(SavedListing).where(SavedListing.job_id.in_(chunk)).values(sync_version=None)
         )
-    for chunk in _chunks(service_ids):
-        db.execute(delete(OpeningHours).where(OpeningHours.service_id.in_(chunk)))
-        loaded = _ServiceChunk(db, chunk)
-        gone = set(chunk) - {s.id for s in loaded.services}
-        if gone:
-            db.execute(
-                delete(SearchDocument).where(
-                    SearchDocument.kind == "service", SearchDocument.record_id.in_(gone)
-                )
+
+
+def _drop_documents(db: Session, kind: str, gone: set[str]) -> None:
+    """Deleted records lose their search text."""
+    if gone:
+        db.execute(
+            delete(SearchDocument).where(
+                SearchDocument.kind == kind, SearchDocument.record_id.in_(gone)
             )
-        _put_documents(db, "service", {s.id: loaded.text(s) for s in loaded.services})
-        ranges = [r for s in loaded.services for r in loaded.opening_hours(s)]
-        if ranges:
-            db.execute(insert(OpeningHours), ranges)
-    for chunk in _chunks(job_ids):
-        jobs = list(db.scalars(select(JobPosting).where(JobPosting.id.in_(chunk))))
-        gone = set(chunk) - {j.id for j in jobs}
-        if gone:
-            db.execute(
-                delete(SearchDocument).where(
-                    SearchDocument.kind == "job", SearchDocument.record_id.in_(gone)
-                )
-            )
-        organizations = {
-            org_id: name
-            for org_id, name in db.execute(
-                select(Organization.id, Organization.name).where(
-                    Organization.id.in_({j.organization_id for j in jobs})
-                )
-            )
-        }
-        places = {
-            location_id: name
-            for location_id, name in db.execute(
-                select(Location.id, Location.name).where(
-                    Location.id.in_({j.location_id for j in jobs if j.location_id})
-                )
-            )
-        }
-        _put_documents(
-            db,
-            "job",
-            {
-                j.id: [
-                    j.title,
-                    j.description,
-                    organizations.get(j.organization_id),
-                    places.get(j.location_id or ""),
-                    " ".join(j.employment_type or []).replace("_", " "),
-                ]
-                for j in jobs
-            },
         )
-    db.flush()
+
+
+def _refresh_services(db: Session, chunk: list[str]) -> None:
+    db.execute(delete(OpeningHours).where(OpeningHours.service_id.in_(chunk)))
+    loaded = _ServiceChunk(db, chunk)
+    gone = set(chunk) - {s.id for s in loaded.services}
+    _drop_documents(db, "service", gone)
+    _put_documents(db, "service", {s.id: loaded.text(s) for s in loaded.services})
+    ranges = [r for s in loaded.services for r in loaded.opening_hours(s)]
+    if ranges:
+        db.execute(insert(OpeningHours), ranges)
+
+
+def _refresh_jobs(db: Session, chunk: list[str]) -> None:
+    jobs = list(db.scalars(select(JobPosting).where(JobPosting.id.in_(chunk))))
+    gone = set(chunk) - {j.id for j in jobs}
+    _drop_documents(db, "job", gone)
+    organizations = {
+        org_id: name
+        for org_id, name in db.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.id.in_({j.organization_id for j in jobs})
+            )
+        )
+    }
+    places = {
+        location_id: name
+        for location_id, name in db.execute(
+            select(Location.id, Location.name).where(
+                Location.id.in_({j.location_id for j in jobs if j.location_id})
+            )
+        )
+    }
+    _put_documents(
+        db,
+        "job",
+        {
+            j.id: [
+                j.title,
+                j.description,
+                organizations.get(j.organization_id),
+                places.get(j.location_id or ""),
+                " ".join(j.employment_type or []).replace("_", " "),
+            ]
+            for j in jobs
+        },
+    )
 
 
 def services_touching(
@@ -294,8 +317,3 @@ def services_touching(
     if not conditions:
         return []
     return list(db.scalars(select(Service.id).where(or_(*conditions))))
-
-
-def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]

@@ -1,0 +1,1 @@
+"""Members' saved listings: model, routes, operations and shapes."""

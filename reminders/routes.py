@@ -100,7 +100,7 @@ def create_appointment(body: dict[str, Any]) -> Any:
     chosen channel, whether its reminders can reach the member now."""
     db, member = get_session(), current_account()
     appointment, created = service.create(db, member, body, utcnow())
-    return _written(appointment), 201 if created else 200
+    return _written(appointment), created
 
 
 @appointments_blp.route("/<id:appointment_id>", methods=["GET"])

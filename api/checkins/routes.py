@@ -52,7 +52,7 @@ def create_checkin(body: dict[str, Any]) -> Any:
     check-in instead of making a second."""
     db = get_session()
     checkin, created = service.create(db, current_account(), body, utcnow())
-    return _written(checkin), 201 if created else 200
+    return _written(checkin), created
 
 
 @checkins_blp.route("/<id:checkin_id>", methods=["GET"])

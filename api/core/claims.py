@@ -9,6 +9,7 @@ account already uses is a 409: the phone picks another.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,13 +43,18 @@ def claim(
 
 
 def created_or_retried(blp: Blueprint, schema: type[ma.Schema]) -> Callable[[F], F]:
-    """The answers of a create with a claim: 201 when created, 200 when a retry updated
-    the record its id already named."""
+    """The answers of a create with a claim: the view returns (record, created); the
+    answer is 201 when created, 200 when a retry updated the record its id already named."""
 
     def decorate(view: F) -> F:
-        view = blp.alt_response(
+        @functools.wraps(view)
+        def answer(*args: Any, **kwargs: Any) -> tuple[Any, int]:
+            record, created = view(*args, **kwargs)
+            return record, 201 if created else 200
+
+        documented = blp.alt_response(
             200, schema=schema, description="The id already existed: the retry updated it."
-        )(view)
-        return blp.response(201, schema)(view)  # type: ignore[no-any-return]  # untyped
+        )(answer)
+        return blp.response(201, schema)(documented)  # type: ignore[no-any-return]  # untyped
 
     return decorate

@@ -45,10 +45,8 @@ class Account(IdMixin, TimestampMixin, Base):
         server_default=NotificationDetail.DISCREET.value,
     )
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Staff publish listings for exactly one organization of the directory.
-    organization_id: Mapped[str | None] = mapped_column(
-        ForeignKey("organizations.id", ondelete="SET NULL")
-    )
+    # The organization a staff account edits is the directory's to know
+    # (resources.editors.models.DirectoryEditor), so accounts point at no other domain.
     # Set by an operator (`flask users disable`): every session ended, sign-in refused.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,6 +1,7 @@
 """What operators do to accounts from the command line (``flask users``): create staff and
-admins, bind staff to the organization whose listings they edit, list them, disable and
-enable accounts. Plain functions over a session that only flush; the command commits.
+admins, list them, disable and enable accounts. Plain functions over a session that only
+flush; the command commits. Binding staff to the organization whose listings they edit is
+the directory's (``resources.editors``), which calls these; accounts know no organization.
 
 Members' accounts are never listed: an operator runs the service, and a list of the people
 using it, even by username, is theirs to keep. Only counts are given.
@@ -31,22 +32,8 @@ class StaffRow:
     id: str
     username: str
     role: str
-    organization_id: str | None
-    organization_name: str | None
     disabled_at: datetime | None
     created_at: datetime
-
-
-def _organization_name(db: Session, organization_id: str) -> str:
-    from resources.models import Organization
-
-    organization = db.get(Organization, organization_id)
-    if organization is None:
-        raise OperatorError(
-            f"there is no organization {organization_id!r} in the directory "
-            "(its ids are in /hsds/organizations)"
-        )
-    return organization.name
 
 
 def account_named(db: Session, username: str) -> Account:
@@ -62,30 +49,15 @@ def create_staff(
     username: str,
     password: str,
     role: Role,
-    organization_id: str | None,
     display_name: str | None,
     now: datetime,
 ) -> Account:
-    """A staff account must be bound to an organization: without one it can do nothing.
-    An admin may be made without one."""
+    """A staff or admin account, with the password and username rules registration has."""
     if role not in OPERATED_ROLES:
         raise OperatorError("only staff and admin accounts are made here")
-    if role is Role.STAFF and organization_id is None:
-        raise OperatorError(
-            "a staff account edits one organization's listings: give --organization ID "
-            "(the organization's id in the directory)"
-        )
-    if organization_id is not None:
-        _organization_name(db, organization_id)
     try:
         return create_account(
-            db,
-            username=username,
-            password=password,
-            role=role,
-            now=now,
-            display_name=display_name,
-            organization_id=organization_id,
+            db, username=username, password=password, role=role, now=now, display_name=display_name
         )
     except Problem as problem:
         raise OperatorError(problem.detail) from None
@@ -93,20 +65,9 @@ def create_staff(
 
 def list_staff(db: Session, roles: tuple[Role, ...] = OPERATED_ROLES) -> list[StaffRow]:
     """Staff and admin accounts, oldest first. Never a password, token or member."""
-    from resources.models import Organization
-
     wanted = [r for r in roles if r in OPERATED_ROLES]
     rows = db.execute(
-        select(
-            Account.id,
-            Account.username,
-            Account.role,
-            Account.organization_id,
-            Organization.name,
-            Account.disabled_at,
-            Account.created_at,
-        )
-        .outerjoin(Organization, Organization.id == Account.organization_id)
+        select(Account.id, Account.username, Account.role, Account.disabled_at, Account.created_at)
         .where(Account.role.in_(wanted))
         .order_by(Account.created_at, Account.username_key)
     ).all()
@@ -115,10 +76,8 @@ def list_staff(db: Session, roles: tuple[Role, ...] = OPERATED_ROLES) -> list[St
             id=row[0],
             username=row[1],
             role=Role(row[2]).value,
-            organization_id=row[3],
-            organization_name=row[4],
-            disabled_at=row[5],
-            created_at=row[6],
+            disabled_at=row[3],
+            created_at=row[4],
         )
         for row in rows
     ]
@@ -127,22 +86,6 @@ def list_staff(db: Session, roles: tuple[Role, ...] = OPERATED_ROLES) -> list[St
 def count_by_role(db: Session) -> dict[Role, int]:
     counted = dict(db.execute(select(Account.role, func.count()).group_by(Account.role)).all())
     return {role: int(counted.get(role, 0)) for role in Role}
-
-
-def bind(db: Session, username: str, organization_id: str, now: datetime) -> tuple[Account, str]:
-    """Bind a staff (or admin) account to the organization whose listings it edits.
-    Returns the account and the organization's name."""
-    account = account_named(db, username)
-    if account.role not in OPERATED_ROLES:
-        raise OperatorError(
-            f"{account.username!r} is a {account.role.value} account; only staff and admin "
-            "accounts are bound to an organization"
-        )
-    name = _organization_name(db, organization_id)
-    account.organization_id = organization_id
-    account.updated_at = now
-    db.flush()
-    return account, name
 
 
 def disable(db: Session, username: str, now: datetime) -> tuple[Account, int]:

@@ -9,12 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.accounts.rights import exporter
 from resources import service
 from resources.models import ListingReport
 
 
-@exporter
 def export_directory(db: Session, account: Account) -> dict[str, Any]:
     reports = db.scalars(
         select(ListingReport)

@@ -21,17 +21,15 @@ def _profile_changed(account: Any, *, db: Any, changed: set[str], now: Any) -> N
 
 
 def init_app(app: Flask, api: Api) -> None:
-    """Register this domain's routes, CLI and signal receivers."""
-    from reminders import (
-        cli,
-        export,  # noqa: F401 (registers its exporter)
-        mentor_view,
-        notifications,
-        routes,
-        sync,
-    )
+    """Register this domain's routes, CLI, exporter, sync tables, the notifications outbox
+    and receivers."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
 
-    sync.register()
+    from api.accounts import rights
+    from api.sync import registry
+    from reminders import cli, export, mentor_view, notifications, routes, sync
+
     notifications.init_app(app)  # the outbox, its kinds of notice, the mentors' inbox
     mentor_view.register(app)  # what a mentor sees of a mentee's appointments
 
@@ -39,4 +37,10 @@ def init_app(app: Flask, api: Api) -> None:
     api.register_blueprint(routes.calendar_blp)
     api.register_blueprint(routes.webhooks_blp)
     app.cli.add_command(cli.reminders_cli)
+    rights.add_exporter(app, export.export_reminders)
+    for table in sync.TABLES:
+        registry.register(app, table)
+    # Reminders that went with a deleted appointment leave the phone (tombstones at flush).
+    if not event.contains(Session, "before_flush", sync.tombstone_reminders):
+        event.listen(Session, "before_flush", sync.tombstone_reminders)
     signals.profile_changed.connect(_profile_changed, weak=False)

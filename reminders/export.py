@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.accounts.rights import exporter
 from reminders.models import Appointment, CalendarFeed, NoticeKind, ReminderDelivery
 
 APPOINTMENT_FIELDS = (
@@ -29,7 +28,6 @@ APPOINTMENT_FIELDS = (
 )
 
 
-@exporter
 def export_reminders(db: Session, account: Account) -> dict[str, Any]:
     appointments = db.scalars(
         select(Appointment)

@@ -10,7 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts import devices
@@ -207,7 +207,7 @@ def _pull_reminders(pull: Pull) -> Changes:
     return changes
 
 
-def _tombstone_reminders(db: Session, _context: Any, _instances: Any) -> None:
+def tombstone_reminders(db: Session, _context: Any, _instances: Any) -> None:
     """An appointment's deliveries go by cascade, unseen by triggers of their own: tell the
     phone which reminders went with it. A device or an opt-out added or removed changes
     what reaches the member: their reminders are sent again with the news."""
@@ -226,23 +226,19 @@ def _tombstone_reminders(db: Session, _context: Any, _instances: Any) -> None:
         deliveries.touch_member_reminders(db, member_id)
 
 
-def register() -> None:
-    registry.register(
-        SyncTable(
-            "appointments",
-            "member",
-            APPOINTMENT_COLUMNS,
-            _pull_appointments,
-            Pusher(Appointment, "member_id", _prepare, _save, _delete),
-        )
-    )
-    registry.register(
-        SyncTable(
-            "reminders",
-            "member",
-            REMINDER_COLUMNS,
-            _pull_reminders,
-        )
-    )
-    if not event.contains(Session, "before_flush", _tombstone_reminders):
-        event.listen(Session, "before_flush", _tombstone_reminders)
+# The tables this domain's phones sync, registered by the domain's init_app.
+TABLES = (
+    SyncTable(
+        "appointments",
+        "member",
+        APPOINTMENT_COLUMNS,
+        _pull_appointments,
+        Pusher(Appointment, "member_id", _prepare, _save, _delete),
+    ),
+    SyncTable(
+        "reminders",
+        "member",
+        REMINDER_COLUMNS,
+        _pull_reminders,
+    ),
+)

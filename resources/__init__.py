@@ -9,8 +9,12 @@ from flask_smorest import Api
 
 
 def init_app(app: Flask, api: Api) -> None:
-    """Register this domain's routes, CLI and exporter."""
-    from resources import export  # noqa: F401 (exporter registers)
+    """Register this domain's routes, CLI, exporter, sync tables and receivers."""
+    from api.accounts import rights
+    from api.core import signals
+    from api.sync import registry
+    from resources import cli, demo, export, sync
+    from resources.editors import cli as editors_cli
     from resources.hsds.routes import hsds_blp
     from resources.jobs.routes import jobs_blp
     from resources.listings.routes import resources_blp
@@ -22,11 +26,10 @@ def init_app(app: Flask, api: Api) -> None:
     api.register_blueprint(saved_blp)
     api.register_blueprint(reports_blp)
     api.register_blueprint(hsds_blp)
-    from resources import cli, demo, sync
-    from resources.editors import cli as editors_cli
-
-    sync.register()
-
     app.cli.add_command(cli.resources_cli)
     app.cli.add_command(demo.demo_cli)
     editors_cli.register()  # create-staff, list and bind join accounts' `flask users`
+    rights.add_exporter(app, export.export_directory)
+    for table in sync.TABLES:
+        registry.register(app, table)
+    signals.area_changed.connect(sync.area_moved, weak=False)

@@ -9,14 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.accounts.rights import exporter
 from resources.editors import service as editors
 from resources.reports.models import ListingReport
 from resources.reports.service import report_view
 from resources.saved.service import saved
 
 
-@exporter
 def export_directory(db: Session, account: Account) -> dict[str, Any]:
     reports = db.scalars(
         select(ListingReport)

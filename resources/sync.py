@@ -13,7 +13,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.core import signals
 from api.core.db import hw_distance, in_chunks
 from api.core.errors import Problem
 from api.sync import registry
@@ -261,7 +260,7 @@ def _listings_inside(db: Session, area: Area, now: datetime) -> set[str]:
     return services | jobs
 
 
-def _area_moved(
+def area_moved(
     member: Account, *, db: Session, before: Area | None, after: Area | None, now: datetime
 ) -> None:
     """The listings of the old area that the new one does not hold leave the phone by id
@@ -362,23 +361,20 @@ def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None
         db.flush()
 
 
-def register() -> None:
-    signals.area_changed.connect(_area_moved, weak=False)
-    registry.register(
-        SyncTable(
-            "saved_resources",
-            "member",
-            {"resource_id": "string", "kind": "string", "name": "string", "created_at": "number"},
-            _pull_saved,
-            Pusher(SavedListing, "account_id", _prepare, _save, _delete),
-        )
-    )
-    registry.register(
-        SyncTable(
-            "resources",
-            "member",
-            RESOURCE_COLUMNS,
-            _pull_resources,
-            needs_replacement=_area_changed,
-        )
-    )
+# The tables this domain's phones sync, registered by the domain's init_app.
+TABLES = (
+    SyncTable(
+        "saved_resources",
+        "member",
+        {"resource_id": "string", "kind": "string", "name": "string", "created_at": "number"},
+        _pull_saved,
+        Pusher(SavedListing, "account_id", _prepare, _save, _delete),
+    ),
+    SyncTable(
+        "resources",
+        "member",
+        RESOURCE_COLUMNS,
+        _pull_resources,
+        needs_replacement=_area_changed,
+    ),
+)

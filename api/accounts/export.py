@@ -8,10 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, AuthSession, Device, RecoveryCode
-from api.accounts.rights import exporter
 
 
-@exporter
 def export_account(db: Session, account: Account) -> dict[str, Any]:
     sessions = db.scalars(
         select(AuthSession)

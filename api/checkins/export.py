@@ -8,12 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.accounts.rights import exporter
 from api.checkins import service
 from api.checkins.models import Checkin, CheckinResponse
 
 
-@exporter
 def export_checkins(db: Session, account: Account) -> dict[str, Any]:
     checkins = db.scalars(
         select(Checkin).where(Checkin.member_id == account.id).order_by(Checkin.created_at)

@@ -14,7 +14,6 @@ from api.accounts.models import Account
 from api.accounts.service import display_names
 from api.checkins import schemas, service
 from api.checkins.models import Checkin, CheckinResponse
-from api.core import signals
 from api.core.db import utcnow
 from api.sync import registry
 from api.sync.models import Tombstone
@@ -134,7 +133,7 @@ def _delete(db: Session, member: Account, record_id: str, now: datetime) -> None
     service.delete(db, service.get_own(db, member.id, record_id))
 
 
-def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
+def renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
     """Replies carry the mentor's name: a new name reaches the member's phone."""
     if "display_name" in changed:
         db.execute(
@@ -159,27 +158,24 @@ def changed_or_deleted(db: Session, pending: set[str]) -> list[str]:
     return found
 
 
-def register() -> None:
-    signals.profile_changed.connect(_renamed, weak=False)
-    registry.register(
-        SyncTable(
-            "checkins",
-            "member",
-            CHECKIN_COLUMNS,
-            _pull_checkins,
-            Pusher(Checkin, "member_id", _prepare, _save, _delete),
-        )
-    )
-    registry.register(
-        SyncTable(
-            "checkin_responses",
-            "member",
-            {
-                "checkin_id": "string",
-                "body": "string",
-                "mentor_name": "string",
-                "created_at": "number",
-            },
-            _pull_responses,
-        )
-    )
+# The tables this domain's phones sync, registered by the domain's init_app.
+TABLES = (
+    SyncTable(
+        "checkins",
+        "member",
+        CHECKIN_COLUMNS,
+        _pull_checkins,
+        Pusher(Checkin, "member_id", _prepare, _save, _delete),
+    ),
+    SyncTable(
+        "checkin_responses",
+        "member",
+        {
+            "checkin_id": "string",
+            "body": "string",
+            "mentor_name": "string",
+            "created_at": "number",
+        },
+        _pull_responses,
+    ),
+)

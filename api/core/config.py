@@ -117,6 +117,18 @@ def shared_limits_problem(config: Mapping[str, Any], workers: int) -> str | None
 
 def load(instance_path: str) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
+    return {
+        **_secrets(instance_path),
+        **_service_settings(),
+        **_reminder_settings(),
+        **_channel_settings(),
+        **_openapi_settings(),
+    }
+
+
+def _secrets(instance_path: str) -> dict[str, Any]:
+    """The database and the keys: required in production, generated into the instance
+    folder in development."""
     env = os.environ.get("HOMEWARD_ENV", "development")
     production = env == "production"
     database_url = os.environ.get("DATABASE_URL")
@@ -151,14 +163,21 @@ def load(instance_path: str) -> dict[str, Any]:
         "HOMEWARD_ENV": env,
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
-        "SQL_ECHO": os.environ.get("SQL_ECHO") == "1",
-        # How long a SQLite write waits for another writer's lock before the request is
-        # answered 503 (try again): the longer, the fewer 503s, the slower the answer.
-        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
         "MASTER_KEY": master_key,
         # Earlier master keys, still able to unwrap until `flask keys rotate` has run (in
         # development also those it keeps in instance/previous_master_keys meanwhile).
         "PREVIOUS_MASTER_KEYS": previous_master_keys,
+        "VAPID_PRIVATE_KEY": vapid_key,
+    }
+
+
+def _service_settings() -> dict[str, Any]:
+    """The database connection, requests, sign-in, rate limits, sync and the directory."""
+    return {
+        "SQL_ECHO": os.environ.get("SQL_ECHO") == "1",
+        # How long a SQLite write waits for another writer's lock before the request is
+        # answered 503 (try again): the longer, the fewer 503s, the slower the answer.
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
         # Request bodies above this size get 413 before anything parses them.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "ACCESS_TOKEN_TTL": _int("ACCESS_TOKEN_TTL", 15 * 60),
@@ -200,6 +219,11 @@ def load(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR"),
+    }
+
+
+def _reminder_settings() -> dict[str, Any]:
+    return {
         # Reminders: planning, the dispatcher, and the channels it sends through.
         "REMINDER_PLAN_DAYS": _int("REMINDER_PLAN_DAYS", 60),
         "REMINDER_LEASE_SECONDS": _int("REMINDER_LEASE_SECONDS", 120),
@@ -217,7 +241,12 @@ def load(instance_path: str) -> dict[str, Any]:
         "REMINDER_RETRY_BASE_SECONDS": _int("REMINDER_RETRY_BASE_SECONDS", 30),
         "REMINDER_RETRY_CAP_SECONDS": _int("REMINDER_RETRY_CAP_SECONDS", 3600),
         "REMINDER_DISPATCH_INTERVAL": _float("REMINDER_DISPATCH_INTERVAL", 5.0),
-        "VAPID_PRIVATE_KEY": vapid_key,
+    }
+
+
+def _channel_settings() -> dict[str, Any]:
+    """Web Push and Twilio."""
+    return {
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:operators@homeward.invalid"),
         # Push endpoints we will POST to: https on these hosts (and their subdomains) only,
         # so a registered "subscription" cannot point the dispatcher at internal services.
@@ -234,7 +263,11 @@ def load(instance_path: str) -> dict[str, Any]:
         "TWILIO_API_BASE_URL": os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com"),
         # The public URL Twilio posts to (for the signature); default: the request's URL.
         "TWILIO_WEBHOOK_URL": os.environ.get("TWILIO_WEBHOOK_URL"),
-        # flask-smorest / OpenAPI
+    }
+
+
+def _openapi_settings() -> dict[str, Any]:
+    return {
         "API_TITLE": "Homeward API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -226,6 +226,13 @@ class Database:
         self.engine = make_engine(url, echo, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
+    def share(self, key: str, value: Any) -> None:
+        """Give every session of this app ``value`` as ``session.info[key]`` (what a session
+        event listener needs of its app: the keyring, the sync declarations)."""
+        info = dict(self.sessionmaker.kw.get("info") or {})
+        info[key] = value
+        self.sessionmaker.configure(info=info)
+
     @property
     def is_postgresql(self) -> bool:
         return self.engine.dialect.name == "postgresql"

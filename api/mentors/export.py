@@ -9,13 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.accounts.rights import exporter
 from api.core.db import utcnow
 from api.mentors import access, service
 from api.mentors.models import Invite
 
 
-@exporter
 def export_sharing(db: Session, account: Account) -> dict[str, Any]:
     now = utcnow()
     grants, _ = service.list_grants(db, account.id, now, None, 1, 10_000)

@@ -18,15 +18,13 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, Role
-from api.accounts.rights import after_erase
 from api.accounts.service import display_names
 from api.checkins.models import Checkin
-from api.core import signals
 from api.core.db import in_chunks, insert_ignoring_conflicts, utcnow
 from api.mentors import access
 from api.mentors.models import Grant
 from api.mentors.service import in_force
-from api.sync import registry, tracking
+from api.sync import registry
 from api.sync.models import HeldRecord, Tombstone
 from api.sync.registry import Changes, Pull, SyncTable, joined, ms
 
@@ -244,7 +242,7 @@ def _holders_of(db: Session, record_ids: list[str]) -> dict[tuple[str, str], lis
     return found
 
 
-def _views_may_shrink(db: Session, pending: set[str]) -> bool:
+def views_may_shrink(db: Session, pending: set[str]) -> bool:
     """Before a transaction that changed check-ins or grants commits (under the clock's
     lock): tombstones for every held check-in that left its mentor's view (the in-app help
     alerts have their own hook, ``reminders.notifications.inbox.withdrawn``). A changed or
@@ -293,8 +291,7 @@ def _remember_sent(db: Session, mentor: Account, sent: Changes) -> None:
         _tell_hidden(db, mentor.id, member_id)
 
 
-@after_erase
-def _forget_erased(db: Session, account: Account) -> None:
+def forget_erased(db: Session, account: Account) -> None:
     """An erased member's shared check-ins leave every mentor's phone by id; an erased
     mentor's record of what they held goes."""
     if account.role == Role.MEMBER:
@@ -303,7 +300,7 @@ def _forget_erased(db: Session, account: Account) -> None:
     db.execute(delete(HeldRecord).where(HeldRecord.account_id == account.id))
 
 
-def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
+def renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
     """Grants carry both names: a new name reaches the other side's phone."""
     if "display_name" in changed:
         db.execute(
@@ -313,11 +310,9 @@ def _renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> N
         )
 
 
-def register() -> None:
-    signals.profile_changed.connect(_renamed, weak=False)
-    tracking.before_stamping(_views_may_shrink)
-    registry.register(SyncTable("grants", "member", GRANT_COLUMNS, _pull_member_grants))
-    registry.register(SyncTable("grants", "mentor", GRANT_COLUMNS, _pull_mentor_grants))
-    registry.register(
-        SyncTable(SHARED, "mentor", SHARED_COLUMNS, _pull_shared, after_pull=_remember_sent)
-    )
+# The tables this domain's phones sync, registered by the domain's init_app.
+TABLES = (
+    SyncTable("grants", "member", GRANT_COLUMNS, _pull_member_grants),
+    SyncTable("grants", "mentor", GRANT_COLUMNS, _pull_mentor_grants),
+    SyncTable(SHARED, "mentor", SHARED_COLUMNS, _pull_shared, after_pull=_remember_sent),
+)

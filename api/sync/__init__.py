@@ -1,7 +1,7 @@
 """Offline sync: WatermelonDB's pull/push protocol over every table phones keep.
 
-Shared plumbing only: the registry, change tracking, pull, push. Each domain declares its
-own synced tables in its ``sync.py`` (docs/sync.md)."""
+Shared plumbing only: the registry, change tracking, pull, push. Each domain registers
+its own synced tables from its ``init_app`` (docs/sync.md)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from flask_smorest import Api
 
 
 def init_app(app: Flask, api: Api) -> None:
-    from api.sync import cli, erasure, routes, tracking  # noqa: F401 (erasure registers)
+    """Install change tracking on this app's sessions; register the sync routes and CLI."""
+    from api.accounts import rights
+    from api.sync import cli, erasure, registry, routes, tracking
 
+    app.extensions["homeward.db"].share(registry.STATE, registry.state_of(app))
     tracking.install()
+    rights.add_eraser(app, erasure.forget_erased)
     api.register_blueprint(routes.sync_blp)
     api.register_blueprint(routes.area_blp)
     app.cli.add_command(cli.sync_cli)

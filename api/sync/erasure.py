@@ -14,10 +14,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.accounts.rights import after_erase
 from api.sync.models import Tombstone
 
 
-@after_erase
 def forget_erased(db: Session, account: Account) -> None:
     db.execute(delete(Tombstone).where(Tombstone.account_id == account.id))

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from flask import Flask, current_app
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
+from api.core.db import in_chunks
 from api.sync.models import Tombstone
 
 ColumnType = Literal["string", "number", "boolean"]
 Raw = dict[str, Any]
-CHUNK = 500  # ids per IN list (PostgreSQL allows 65,535 bound parameters in all)
 
 
 def ms(moment: datetime | None) -> int | None:
@@ -194,31 +195,65 @@ class SyncTable:
     after_pull: Callable[[Session, Account, Changes], None] | None = None
 
 
-_TABLES: dict[tuple[str, str], SyncTable] = {}
-
-
 def owners(db: Session, pusher: Pusher, ids: Sequence[str]) -> Mapping[str, tuple[str, int | None]]:
     """{id: (owner account id, sync_version)} of the rows that exist."""
     model = pusher.model
     found: dict[str, tuple[str, int | None]] = {}
-    for start in range(0, len(ids), CHUNK):
+    for chunk in in_chunks(ids):
         rows = db.execute(
             select(model.id, getattr(model, pusher.owner), model.sync_version).where(
-                model.id.in_(ids[start : start + CHUNK])
+                model.id.in_(chunk)
             )
         )
         found.update({row[0]: (row[1], row[2]) for row in rows})
     return found
 
 
-def register(table: SyncTable) -> SyncTable:
-    _TABLES[(table.role, table.name)] = table
+# Returns True when it wrote tombstones.
+StampHook = Callable[[Session, set[str]], bool]
+STATE = "homeward.sync"
+
+
+@dataclass
+class SyncState:
+    """What the domains declared to sync in their ``init_app``, kept on the app (and on
+    each of its sessions, for the commit hook): the tables phones sync, by role and name,
+    and the hooks that run inside every stamping transaction."""
+
+    tables: dict[tuple[str, str], SyncTable] = field(default_factory=dict)
+    stamp_hooks: list[StampHook] = field(default_factory=list)
+
+
+def state_of(app: Flask) -> SyncState:
+    state: SyncState = app.extensions.setdefault(STATE, SyncState())
+    return state
+
+
+def register(app: Flask, table: SyncTable) -> SyncTable:
+    """A domain declares a table its phones sync (from its ``init_app``)."""
+    key = (table.role, table.name)
+    tables = state_of(app).tables
+    if key in tables:
+        raise ValueError(f"the {table.role} sync table {table.name!r} is registered twice")
+    tables[key] = table
     return table
 
 
+def before_stamping(app: Flask, hook: StampHook) -> StampHook:
+    """Run ``hook(session, pending table names)`` inside every stamping transaction, after
+    the clock's lock is taken and before rows are stamped: what it writes (tombstones of
+    records that left someone's view) is stamped with the change that caused it, and no
+    pull can record what it sent in between (api/sync/pull.py takes the same lock)."""
+    hooks = state_of(app).stamp_hooks
+    if hook not in hooks:
+        hooks.append(hook)
+    return hook
+
+
 def tables_for(role: str) -> list[SyncTable]:
-    return [table for (table_role, _), table in _TABLES.items() if table_role == role]
+    tables = state_of(current_app).tables
+    return [table for (table_role, _), table in tables.items() if table_role == role]
 
 
 def table(role: str, name: str) -> SyncTable | None:
-    return _TABLES.get((role, name))
+    return state_of(current_app).tables.get((role, name))

@@ -13,13 +13,13 @@ after a pull had already answered past it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from api.sync.models import stamped_on_request, tracked_tables
+from api.sync.registry import STATE, SyncState
 
 # Which tables are tracked is declared once, on their models (api/sync/models.py:
 # ``SyncTracked`` tables have triggers; ``SyncStampedOnRequest`` ones, the reminder outbox,
@@ -96,21 +96,6 @@ def _pending_tables(session: Session) -> list[str]:
     return [name for name, pending in zip(names, row, strict=True) if pending]
 
 
-# Returns True when it wrote tombstones.
-StampHook = Callable[[Session, set[str]], bool]
-_HOOKS: list[StampHook] = []
-
-
-def before_stamping(hook: StampHook) -> StampHook:
-    """Run ``hook(session, pending table names)`` inside every stamping transaction, after
-    the clock's lock is taken and before rows are stamped: what it writes (tombstones of
-    records that left someone's view) is stamped with the change that caused it, and no
-    pull can record what it sent in between (api/sync/pull.py takes the same lock)."""
-    if hook not in _HOOKS:
-        _HOOKS.append(hook)
-    return hook
-
-
 def stamp(session: Session) -> int | None:
     """Stamp every pending row with one new clock value. Returns it (None: nothing to do)."""
     session.flush()
@@ -118,7 +103,9 @@ def stamp(session: Session) -> int | None:
     if not pending:
         return None
     version = tick(session)
-    wrote = [hook(session, set(pending)) for hook in _HOOKS]
+    state: SyncState | None = session.info.get(STATE)
+    hooks = state.stamp_hooks if state is not None else ()
+    wrote = [hook(session, set(pending)) for hook in hooks]
     if any(wrote) and "sync_tombstones" not in pending:
         session.flush()
         pending.append("sync_tombstones")

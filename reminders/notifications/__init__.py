@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from api.accounts import rights
 from api.core import notify
-from api.sync import registry, tracking
+from api.sync import registry
 from reminders.models import NoticeKind
 from reminders.notifications import help_alerts, inbox, reminder_notices
 from reminders.notifications.queue import Outbox
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> Outbox:
     outbox.describe(NoticeKind.REMINDER, reminder_notices.describe_reminders)
     outbox.describe(NoticeKind.HELP_ALERT, help_alerts.describe_help_alerts)
     notify.install(app, outbox)
-    registry.register(inbox.table())
-    tracking.before_stamping(inbox.withdrawn)
+    registry.register(app, inbox.table())
+    registry.before_stamping(app, inbox.withdrawn)
+    rights.add_eraser(app, inbox.forget_erased)
     return outbox

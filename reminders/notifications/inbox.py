@@ -26,7 +26,6 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account, Role
-from api.accounts.rights import after_erase
 from api.accounts.service import display_names
 from api.checkins import sync as checkins_sync
 from api.checkins.models import Checkin
@@ -241,8 +240,7 @@ def withdrawn(db: Session, pending: set[str]) -> bool:
     return bool(gone)
 
 
-@after_erase
-def _forget_erased(db: Session, account: Account) -> None:
+def forget_erased(db: Session, account: Account) -> None:
     """An erased member's alerts leave every mentor's phone by id (their rows went with
     the account)."""
     if account.role != Role.MEMBER:

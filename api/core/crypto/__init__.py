@@ -45,7 +45,7 @@ def init_app(app: Flask) -> None:
 
     keyring = Keyring.from_config(app.config)
     app.extensions["homeward.keyring"] = keyring
-    app.extensions["homeward.db"].sessionmaker.configure(info={"keyring": keyring})
+    app.extensions["homeward.db"].share("keyring", keyring)
     sealed.listen()
     app.cli.add_command(cli.keys_cli)
     app.register_error_handler(MasterKeyError, _misconfigured)

@@ -67,19 +67,7 @@ def rotate() -> None:
                 "run this again. Nothing was changed."
             )
         if adopt:
-            # The old key stays readable (previous_master_keys) until every data key is
-            # under the new one; then the new key is what development reads.
-            if instance_key is not None:
-                kept = config.instance_previous_master_keys(app.instance_path)
-                if instance_key not in kept:
-                    config.write_instance_secret(
-                        app.instance_path,
-                        config.INSTANCE_PREVIOUS_MASTER_KEYS,
-                        "\n".join([*kept, instance_key]) + "\n",
-                    )
-            config.write_instance_secret(
-                app.instance_path, config.INSTANCE_MASTER_KEY, app.config["MASTER_KEY"]
-            )
+            _adopt(app, instance_key)
         rewrapped, current = vault.rotate(db, rotating, utcnow())
     click.echo(
         f"re-wrapped {rewrapped} data keys under master key {keyring.current_id}; "
@@ -94,13 +82,34 @@ def rotate() -> None:
             "running servers"
         )
     if previous_file.exists():
-        with get_db().sessionmaker() as db:
-            leftover = vault.unknown_master_keys(db, vault.Keyring(keyring.current))
-        if leftover:
-            click.echo(
-                f"development: {previous_file} is kept: data keys under {', '.join(leftover)} "
-                "were written meanwhile; run this again"
+        _forget_previous(previous_file, keyring)
+
+
+def _adopt(app: Flask, instance_key: str | None) -> None:
+    """Development: the new key becomes what instance/master_key holds. The old key stays
+    readable (previous_master_keys) until every data key is under the new one."""
+    if instance_key is not None:
+        kept = config.instance_previous_master_keys(app.instance_path)
+        if instance_key not in kept:
+            config.write_instance_secret(
+                app.instance_path,
+                config.INSTANCE_PREVIOUS_MASTER_KEYS,
+                "\n".join([*kept, instance_key]) + "\n",
             )
-        else:
-            previous_file.unlink()
-            click.echo(f"development: every data key is re-wrapped; {previous_file} removed")
+    config.write_instance_secret(
+        app.instance_path, config.INSTANCE_MASTER_KEY, app.config["MASTER_KEY"]
+    )
+
+
+def _forget_previous(previous_file: Path, keyring: vault.Keyring) -> None:
+    """Development: drop the kept old keys once no data key needs them."""
+    with get_db().sessionmaker() as db:
+        leftover = vault.unknown_master_keys(db, vault.Keyring(keyring.current))
+    if leftover:
+        click.echo(
+            f"development: {previous_file} is kept: data keys under {', '.join(leftover)} "
+            "were written meanwhile; run this again"
+        )
+    else:
+        previous_file.unlink()
+        click.echo(f"development: every data key is re-wrapped; {previous_file} removed")

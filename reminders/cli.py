@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from api.core.db import utcnow
+from api.core.extensions import this_app
 from reminders import outbox, service
 from reminders.dispatch import Dispatcher
 
@@ -54,7 +55,7 @@ def run() -> None:
     APScheduler only wakes the dispatcher and the planner; which reminder is due, and
     who sends it, is decided in the database, so several of these may run at once.
     """
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = this_app()
     dispatcher = Dispatcher.for_app(app)
     scheduler = BlockingScheduler(timezone="UTC")
 
@@ -89,7 +90,7 @@ def run() -> None:
 @click.option("--max-batches", type=int, default=None, help="Stop after this many batches.")
 def dispatch(max_batches: int | None) -> None:
     """Send every reminder that is due now, then exit."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = this_app()
     dispatcher = Dispatcher.for_app(app)
     try:
         count = dispatcher.run_until_idle(max_batches)
@@ -101,12 +102,12 @@ def dispatch(max_batches: int | None) -> None:
 @reminders_cli.command("purge")
 def purge() -> None:
     """Delete settled deliveries past REMINDER_RETENTION_DAYS, then exit."""
-    count = purge_outbox(current_app._get_current_object())  # type: ignore[attr-defined]
+    count = purge_outbox(this_app())
     click.echo(f"deleted {count} settled deliveries")
 
 
 @reminders_cli.command("plan")
 def plan() -> None:
     """Extend the planning window of recurring appointments, then exit."""
-    count = extend_plans(current_app._get_current_object())  # type: ignore[attr-defined]
+    count = extend_plans(this_app())
     click.echo(f"re-planned {count} recurring appointments")

@@ -19,7 +19,7 @@ CLIENT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 
-class LocalDateTime(ma.fields.Field):
+class LocalDateTime(ma.fields.Field[datetime]):
     """A wall-clock date and time without offset ("2026-12-04T09:30"); the zone is a
     separate field. Seconds are dropped."""
 

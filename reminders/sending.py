@@ -146,7 +146,8 @@ def send(job: Job, senders: Senders, now: datetime, budget: Budget | None = None
 def backoff(attempts: int, settings: Settings) -> timedelta:
     """Exponential, capped, with jitter so retries of many rows do not arrive together."""
     ceiling = min(settings.retry_cap, settings.retry_base * (2 ** max(attempts - 1, 0)))
-    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
+    jittered: timedelta = ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
+    return jittered
 
 
 def outcome_of(

@@ -112,7 +112,7 @@ def _prepare(
         service.check(member, fields, existing)
     except (ma.ValidationError, Problem):
         raise Rejected(record_id) from None
-    return fields  # type: ignore[no-any-return]
+    return fields  # type: ignore[no-any-return]  # validated dict
 
 
 def _save(

@@ -83,7 +83,7 @@ def export(db: Session, account: Account, now: datetime) -> dict[str, Any]:
     document: dict[str, Any] = {"format": EXPORT_FORMAT, "exported_at": now}
     for function in _rights().exporters:
         document.update(function(db, account))
-    return plain(document)  # type: ignore[no-any-return]
+    return plain(document)  # type: ignore[no-any-return]  # JSON-ready dict
 
 
 def erase(db: Session, account: Account, password: str) -> None:

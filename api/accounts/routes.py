@@ -35,7 +35,7 @@ def _per_ip(name: str) -> Any:
 
 
 def _failed(response: Any) -> bool:
-    return response.status_code == 401
+    return bool(response.status_code == 401)
 
 
 def _signed_in(account: Any, pair: service.TokenPair) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class QuietHoursSchema(ma.Schema):
     end = LocalTime(required=True)
 
     @ma.validates_schema
-    def _distinct(self, data: dict, **_: object) -> None:
+    def _distinct(self, data: dict[str, Any], **_: object) -> None:
         if data["start"] == data["end"]:
             raise ma.ValidationError("Start and end must differ.", "end")
 
@@ -125,7 +125,7 @@ class AccountSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)
 
-    def _quiet_hours(self, account: object) -> dict | None:
+    def _quiet_hours(self, account: object) -> dict[str, Any] | None:
         start = getattr(account, "quiet_hours_start", None)
         end = getattr(account, "quiet_hours_end", None)
         return {"start": start, "end": end} if start and end else None

@@ -16,7 +16,7 @@ def init_app(app: Flask) -> extensions.HomewardApi:
     Api the domains register their blueprints with."""
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]  # WSGI middleware
     observability.init_app(app)
     # gzip or Brotli for clients that accept it (directory pages shrink several-fold).
     Compress(app)

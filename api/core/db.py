@@ -95,7 +95,7 @@ def insert_ignoring_conflicts(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
     # RETURNING counts what went in on both backends (rowcount is -1 under psycopg here).
-    keys = list(model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+    keys = list(model.__table__.primary_key.columns)  # type: ignore[attr-defined]  # mapped model
     return len(db.execute(statement.returning(*keys)).all())
 
 
@@ -258,14 +258,16 @@ def init_app(app: Flask) -> Database:
 
 
 def get_db() -> Database:
-    return current_app.extensions["homeward.db"]
+    database: Database = current_app.extensions["homeward.db"]
+    return database
 
 
 def get_session() -> Session:
     """The session of the current request or CLI command (created on first use)."""
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def commit_session() -> None:

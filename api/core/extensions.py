@@ -6,7 +6,7 @@ import hashlib
 import http
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
@@ -98,3 +98,9 @@ def init_app(app: Flask) -> HomewardApi:
     app.register_blueprint(docs_assets.blp)
     limiter.init_app(app)
     return api
+
+
+def this_app() -> Flask:
+    """The app behind ``current_app`` (a proxy), for code that keeps it or hands it on."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # proxy untyped
+    return app

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from api.core import crypto
 from api.core.db import get_db
 from api.core.errors import problem_response, retry_after_seconds
+from api.core.extensions import this_app
 from api.core.migrate import current_revision, head_revision
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def _unreachable(error: Exception) -> Response:
 def readyz() -> Response:
     """Ready for traffic: the database answers, its schema is at the code's head, and the
     master keys open the data keys."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = this_app()
     try:
         with get_db().engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -74,4 +75,4 @@ def readyz() -> Response:
 @blp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text format."""
-    return current_app.extensions["homeward.metrics"].render()  # type: ignore[no-any-return]
+    return current_app.extensions["homeward.metrics"].render()  # type: ignore[no-any-return]  # extension slot

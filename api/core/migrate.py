@@ -7,11 +7,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy.engine import Connection
 
 from api.core.db import get_db
+from api.core.extensions import this_app
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
@@ -52,14 +53,14 @@ def upgrade(app: Flask, revision: str = "head") -> None:
 @click.argument("revision", default="head")
 def upgrade_cmd(revision: str) -> None:
     """Migrate the database up to REVISION (default: head)."""
-    upgrade(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
+    upgrade(this_app(), revision)
 
 
 @db_cli.command("downgrade")
 @click.argument("revision")
 def downgrade_cmd(revision: str) -> None:
     """Migrate the database down to REVISION."""
-    command.downgrade(alembic_config(current_app._get_current_object()), revision)  # type: ignore[attr-defined]
+    command.downgrade(alembic_config(this_app()), revision)
 
 
 @db_cli.command("current")
@@ -67,7 +68,7 @@ def current_cmd() -> None:
     """Print the database's revision and the code's head."""
     with get_db().engine.connect() as connection:
         click.echo(f"database: {current_revision(connection)}")
-    click.echo(f"head:     {head_revision(current_app._get_current_object())}")  # type: ignore[attr-defined]
+    click.echo(f"head:     {head_revision(this_app())}")
 
 
 @db_cli.command("revision")
@@ -76,7 +77,7 @@ def current_cmd() -> None:
 def revision_cmd(message: str, autogenerate: bool) -> None:
     """Write a new migration, compared against the models when --autogenerate."""
     command.revision(
-        alembic_config(current_app._get_current_object()),  # type: ignore[attr-defined]
+        alembic_config(this_app()),
         message=message,
         autogenerate=autogenerate,
     )
@@ -85,4 +86,4 @@ def revision_cmd(message: str, autogenerate: bool) -> None:
 @db_cli.command("check")
 def check_cmd() -> None:
     """Fail when the models differ from what the migrations build."""
-    command.check(alembic_config(current_app._get_current_object()))  # type: ignore[attr-defined]
+    command.check(alembic_config(this_app()))

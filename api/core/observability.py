@@ -68,7 +68,7 @@ def configure_logging(level: str) -> None:
             break
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler._homeward = True  # type: ignore[attr-defined]
+        handler._homeward = True  # type: ignore[attr-defined]  # our marker
         handler.setFormatter(JsonFormatter())
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
@@ -110,9 +110,9 @@ class Metrics:
     def render(self) -> Response:
         if self.multiproc_dir:
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus untyped
         else:
-            registry = self.registry  # type: ignore[assignment]
+            registry = self.registry  # type: ignore[assignment]  # same interface
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 

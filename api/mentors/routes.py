@@ -44,7 +44,7 @@ def _account_key() -> str:
 
 
 def _not_found(response: Any) -> bool:
-    return response.status_code == 404
+    return bool(response.status_code == 404)
 
 
 @invites_blp.route("", methods=["POST"])

@@ -19,7 +19,7 @@ def _unique(values: list[str]) -> None:
         raise ma.ValidationError("Give each scope once.")
 
 
-def _scopes(**kwargs: Any) -> ma.fields.List:
+def _scopes(**kwargs: Any) -> ma.fields.List[Any]:
     return ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(SCOPES)),
         validate=[ma.validate.Length(min=1, max=len(SCOPES)), _unique],

@@ -42,8 +42,8 @@ def _declared(mixin: type) -> dict[str, str]:
     found = {}
     for mapper in Base.registry.mappers:
         if issubclass(mapper.class_, mixin):
-            table = mapper.local_table
-            found[table.name] = next(iter(table.primary_key.columns)).name
+            name: str = mapper.class_.__tablename__  # type: ignore[attr-defined]  # mapped
+            found[name] = next(iter(mapper.primary_key)).name
     return dict(sorted(found.items()))
 
 

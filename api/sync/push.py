@@ -196,7 +196,7 @@ def replayed(
             "This Idempotency-Key was used for a different push; use a new key for new changes.",
             kind="idempotency-key-reused",
         )
-    return json.loads(receipt.answer or "{}")  # type: ignore[no-any-return]
+    return json.loads(receipt.answer or "{}")  # type: ignore[no-any-return]  # stored JSON
 
 
 def remember(db: Session, account: Account, key: str, answer: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 
 
-class Timestamp(ma.fields.Field):
+class Timestamp(ma.fields.Field[int]):
     """``last_pulled_at``: a non-negative integer; absent, empty, 'null' or 0 mean never."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -26,7 +26,7 @@ class Timestamp(ma.fields.Field):
         return int(text)
 
 
-class Migration(ma.fields.Field):
+class Migration(ma.fields.Field[dict[str, Any] | None]):
     """``migration``: JSON {from, tables, columns} or null, as WatermelonDB sends it."""
 
     def __init__(self, **kwargs: Any) -> None:

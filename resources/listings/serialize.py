@@ -140,7 +140,7 @@ def _shown_location(
     return min(
         located,
         key=lambda c: abs(
-            (hw_distance(c.latitude, c.longitude, *point) or 0.0)  # type: ignore[arg-type]
+            (hw_distance(c.latitude, c.longitude, *point) or 0.0)  # type: ignore[arg-type]  # filtered non-null
             - target
         ),
     )

@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from api.core import config
 from api.core.crypto import vault
 from api.core.db import get_db, utcnow
+from api.core.extensions import this_app
 
 keys_cli = AppGroup("keys", help="Master and data keys.")
 
@@ -40,7 +41,7 @@ def rotate() -> None:
     instance/master_key, which the app reads when HOMEWARD_MASTER_KEY is unset, and the
     old one is kept in instance/previous_master_keys until every data key is re-wrapped.
     """
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = this_app()
     keyring: vault.Keyring = app.extensions["homeward.keyring"]
     development = app.config.get("HOMEWARD_ENV") != "production"
     instance_key = _instance_key(app) if development else None

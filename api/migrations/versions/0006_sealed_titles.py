@@ -31,7 +31,7 @@ depends_on: str | Sequence[str] | None = None
 BATCH = 500
 
 
-def _retype_title(new_type: sa.types.TypeEngine, old_type: sa.types.TypeEngine) -> None:
+def _retype_title(new_type: sa.types.TypeEngine[str], old_type: sa.types.TypeEngine[str]) -> None:
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         op.alter_column("appointments", "title", type_=new_type, existing_type=old_type)

@@ -205,7 +205,7 @@ def import_paths(
     if progress is not None and hasattr(progress, "advance"):
         tracker = cast(Progress, progress)
     elif progress is not None:
-        each_path = cast(Callable[[str], None], progress)
+        each_path = progress
     plan = []
     for raw in paths:
         path = Path(raw)

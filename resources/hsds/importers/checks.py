@@ -49,7 +49,7 @@ def coerce(column: Column[Any], value: Any) -> Any:
         try:
             return kind.enum_class(text)
         except ValueError:
-            allowed = ", ".join(str(m.value) for m in kind.enum_class)  # type: ignore[attr-defined]
+            allowed = ", ".join(str(m.value) for m in kind.enum_class)
             raise ValueError(f"{name} '{value}' is not one of: {allowed}") from None
     if isinstance(kind, Boolean):
         if isinstance(value, bool):

@@ -83,6 +83,9 @@ def _deleted_versions(db: Session, account: Account, table: str, ids: list[str])
     return found
 
 
+Plan = tuple[registry.SyncTable, str, str, dict[str, Any] | None]
+
+
 def apply(
     db: Session,
     account: Account,
@@ -95,7 +98,7 @@ def apply(
         # A timestamp this server never gave could hide every conflict: pull first.
         raise _conflict()
     rejected: dict[str, list[str]] = {}
-    plans: list[tuple[registry.SyncTable, str, str, dict[str, Any] | None]] = []
+    plans: list[Plan] = []
     for name, part in changes.items():
         spec = registry.table(account.role, name)
         if spec is None:
@@ -107,41 +110,61 @@ def apply(
             if refused:
                 rejected.setdefault(name, []).extend(refused)
             continue
-        ids = [rid for _, rid, _ in records if SAFE_ID.match(rid)]
-        owners = registry.owners(db, spec.push, ids)
-        gone = _deleted_versions(db, account, name, ids)
-        for action, record_id, raw in records:
-            if not SAFE_ID.match(record_id):
-                # Never stored; told back (JSON-escaped) so the phone knows it was refused.
-                if action == "save":
-                    rejected.setdefault(name, []).append(record_id)
-                continue
-            owner = owners.get(record_id)
-            if owner is not None and owner[0] != account.id:
-                # Someone else's id: never touched, never revealed.
-                if action == "save":
-                    rejected.setdefault(name, []).append(record_id)
-                continue
-            changed_here = owner[1] if owner is not None else gone.get(record_id)
-            if changed_here is not None and changed_here > since:
-                raise _conflict()
-            if action == "delete":
-                if owner is not None:
-                    plans.append((spec, "delete", record_id, None))
-                continue
-            if owner is None and record_id in gone:
-                # Deleted on the server before the phone's last pull: never resurrected.
-                rejected.setdefault(name, []).append(record_id)
-                continue
-            assert raw is not None
-            clean = {k: v for k, v in raw.items() if k not in IGNORED and k in spec.columns}
-            try:
-                fields = spec.push.prepare(db, account, record_id, clean, owner is not None)
-            except registry.Rejected:
-                rejected.setdefault(name, []).append(record_id)
-                continue
-            plans.append((spec, "save", record_id, {**fields, "_exists": owner is not None}))
+        plans += _plan_table(db, account, since, spec, records, rejected.setdefault(name, []))
+    # Every table is planned (and every conflict found) before anything is written.
+    _carry_out(db, account, since, plans, now)
+    return {"experimentalRejectedIds": {name: ids for name, ids in rejected.items() if ids}}
 
+
+def _plan_table(
+    db: Session,
+    account: Account,
+    since: int,
+    spec: registry.SyncTable,
+    records: list[tuple[str, str, dict[str, Any] | None]],
+    rejected: list[str],
+) -> list[Plan]:
+    """What to do with one table's pushed records; refused ids go into ``rejected``."""
+    assert spec.push is not None
+    plans: list[Plan] = []
+    ids = [rid for _, rid, _ in records if SAFE_ID.match(rid)]
+    owners = registry.owners(db, spec.push, ids)
+    gone = _deleted_versions(db, account, spec.name, ids)
+    for action, record_id, raw in records:
+        if not SAFE_ID.match(record_id):
+            # Never stored; told back (JSON-escaped) so the phone knows it was refused.
+            if action == "save":
+                rejected.append(record_id)
+            continue
+        owner = owners.get(record_id)
+        if owner is not None and owner[0] != account.id:
+            # Someone else's id: never touched, never revealed.
+            if action == "save":
+                rejected.append(record_id)
+            continue
+        changed_here = owner[1] if owner is not None else gone.get(record_id)
+        if changed_here is not None and changed_here > since:
+            raise _conflict()
+        if action == "delete":
+            if owner is not None:
+                plans.append((spec, "delete", record_id, None))
+            continue
+        if owner is None and record_id in gone:
+            # Deleted on the server before the phone's last pull: never resurrected.
+            rejected.append(record_id)
+            continue
+        assert raw is not None
+        clean = {k: v for k, v in raw.items() if k not in IGNORED and k in spec.columns}
+        try:
+            fields = spec.push.prepare(db, account, record_id, clean, owner is not None)
+        except registry.Rejected:
+            rejected.append(record_id)
+            continue
+        plans.append((spec, "save", record_id, {**fields, "_exists": owner is not None}))
+    return plans
+
+
+def _carry_out(db: Session, account: Account, since: int, plans: list[Plan], now: datetime) -> None:
     for spec, action, record_id, planned in plans:
         assert spec.push is not None
         if action == "delete":
@@ -153,7 +176,6 @@ def apply(
             if not exists:
                 _created_by_phone(db, spec.push.model, record_id, since)
     db.flush()
-    return {"experimentalRejectedIds": rejected}
 
 
 def _created_by_phone(db: Session, model: Any, record_id: str, since: int) -> None:

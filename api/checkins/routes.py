@@ -59,6 +59,8 @@ def create_checkin(body: dict[str, Any]) -> Any:
 @login_required(Role.MEMBER)
 @checkins_blp.response(200, schemas.CheckinSchema)
 def get_checkin(checkin_id: str) -> Any:
+    """One of the member's own check-ins, with the replies of the mentors it was shared
+    with. Someone else's id answers 404, as an id that never existed does."""
     return _written(service.get_own(get_session(), current_account().id, checkin_id))
 
 
@@ -67,6 +69,8 @@ def get_checkin(checkin_id: str) -> Any:
 @checkins_blp.arguments(schemas.CheckinUpdateSchema)
 @checkins_blp.response(200, schemas.CheckinSchema)
 def patch_checkin(changes: dict[str, Any], checkin_id: str) -> Any:
+    """Change a check-in; only the fields sent change. Mentors it is shared with see the
+    new version on their next sync."""
     db = get_session()
     checkin = service.get_own(db, current_account().id, checkin_id)
     return _written(service.update(db, checkin, changes, utcnow()))

@@ -122,8 +122,10 @@ def test_dispatchers_killed_at_random_lose_nothing_and_double_only_in_the_crash_
             assert left[str(DeliveryState.PENDING)] + left[str(DeliveryState.SENDING)], (
                 f"{about} the outbox drained after {len(kills)} kills; make it slower"
             )
-            os.kill(victim, signal.SIGKILL)
+            # Found before the kill: a killed process may already be reaped (no longer
+            # running) by the time a lookup after it would look.
             [process] = [p for p in dispatchers.running() if p.pid == victim]
+            os.kill(victim, signal.SIGKILL)
             process.wait(timeout=10)
             killed[victim] = workers[victim]
             kills.append(

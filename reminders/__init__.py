@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -27,6 +28,7 @@ def init_app(app: Flask, api: Api) -> None:
     from sqlalchemy.orm import Session
 
     from api.accounts import rights
+    from api.core.jobs import PeriodicJob, add_periodic_job
     from api.sync import registry
     from reminders import cli, export, mentor_view, notifications, routes, sync
 
@@ -44,3 +46,7 @@ def init_app(app: Flask, api: Api) -> None:
     if not event.contains(Session, "before_flush", sync.tombstone_reminders):
         event.listen(Session, "before_flush", sync.tombstone_reminders)
     signals.profile_changed.connect(_profile_changed, weak=False)
+    # Run by `flask reminders run` beside the dispatcher: recurring plans kept 60 days
+    # ahead, and the outbox within its retention.
+    add_periodic_job(app, PeriodicJob("plan", cli.extend_plans, timedelta(hours=1), start_now=True))
+    add_periodic_job(app, PeriodicJob("outbox-purge", cli.purge_outbox, timedelta(hours=1)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import click
@@ -13,6 +14,7 @@ from flask.cli import AppGroup
 
 from api.core.db import utcnow
 from api.core.extensions import this_app
+from api.core.jobs import periodic_jobs
 from reminders import outbox, service
 from reminders.dispatch import Dispatcher
 
@@ -23,13 +25,6 @@ reminders_cli = AppGroup("reminders", help="Reminder planning and delivery.")
 def extend_plans(app: Flask) -> int:
     with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
         return service.extend_recurring(db, utcnow())
-
-
-def purge_sync(app: Flask) -> tuple[int, int]:
-    from api.sync.cli import purge
-
-    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
-        return purge(db, app.config["SYNC_TOMBSTONE_DAYS"], app.config["SYNC_RECEIPT_DAYS"])
 
 
 def purge_outbox(app: Flask) -> int:
@@ -72,11 +67,15 @@ def run() -> None:
         start_now=True,
         seconds=app.config["REMINDER_DISPATCH_INTERVAL"],
     )
-    every(lambda: extend_plans(app), "plan", start_now=True, hours=1)
-    # The service's one scheduler process also keeps sync's tombstones within their horizon
-    # and the outbox within its retention.
-    every(lambda: purge_sync(app), "sync-purge", hours=6)
-    every(lambda: purge_outbox(app), "outbox-purge", hours=1)
+    # What every domain registered to run on a schedule (reminders: extend plans, purge the
+    # outbox; sync: purge tombstones), in the service's one scheduler process.
+    for job in periodic_jobs(app):
+        every(
+            partial(job.run, app),
+            job.name,
+            start_now=job.start_now,
+            seconds=job.every.total_seconds(),
+        )
     log.info("reminder dispatcher started", extra={"worker": dispatcher.worker})
     try:
         scheduler.start()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.orm import Session
@@ -20,6 +20,12 @@ sync_cli = AppGroup("sync", help="Offline sync housekeeping.")
 
 def _count(result: Any) -> int:
     return cast(CursorResult[Any], result).rowcount
+
+
+def purge_on_schedule(app: Flask) -> tuple[int, int]:
+    """The periodic job: ``purge`` with the app's horizons, in its own transaction."""
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
+        return purge(db, app.config["SYNC_TOMBSTONE_DAYS"], app.config["SYNC_RECEIPT_DAYS"])
 
 
 def purge(db: Session, tombstone_days: int, receipt_days: int) -> tuple[int, int]:

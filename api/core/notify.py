@@ -71,8 +71,7 @@ def install(app: Flask, outbox: Notifications) -> None:
     """Make ``outbox`` this app's notifications: on the app, and on every session it opens
     (as the keyring is), so code holding only a session finds it."""
     app.extensions[EXTENSION] = outbox
-    sessions = app.extensions["homeward.db"].sessionmaker
-    sessions.configure(info={**sessions.kw.get("info", {}), EXTENSION: outbox})
+    app.extensions["homeward.db"].share(EXTENSION, outbox)
 
 
 def notifications(db: Session) -> Notifications:

@@ -110,9 +110,9 @@ def stamp(session: Session) -> int | None:
         session.flush()
         pending.append("sync_tombstones")
     postgresql = session.get_bind().dialect.name == "postgresql"
+    tracked, on_request = tracked_tables(), stamped_on_request()
     for name in pending:
-        tracked = tracked_tables()
-        key = tracked.get(name) or stamped_on_request().get(name, "id")
+        key = tracked.get(name) or on_request.get(name, "id")
         created = "" if name not in tracked else ", sync_created = COALESCE(sync_created, :v)"
         # On PostgreSQL, rows another transaction holds are its own to stamp (SKIP LOCKED
         # keeps this from ever waiting on them while holding the clock).

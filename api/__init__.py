@@ -10,7 +10,7 @@ from flask import Flask
 
 import reminders
 import resources
-from api import accounts, checkins, core, mentors, sync
+from api import accounts, checkins, core, mentors, plans, sync
 from api.core import config, observability
 
 
@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     accounts.init_app(app, api)
     reminders.init_app(app, api)
     checkins.init_app(app, api)
+    plans.init_app(app, api)
     mentors.init_app(app, api)
     resources.init_app(app, api)
     sync.init_app(app, api)

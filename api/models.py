@@ -5,6 +5,7 @@ from api.checkins import models as checkins_models  # noqa: F401
 from api.core.crypto import models as crypto_models  # noqa: F401
 from api.core.db import Base
 from api.mentors import models as mentors_models  # noqa: F401
+from api.plans import models as plans_models  # noqa: F401
 from api.sync import models as sync_models  # noqa: F401
 from reminders import models as reminders_models  # noqa: F401
 from resources import models as resources_models  # noqa: F401

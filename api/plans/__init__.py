@@ -9,3 +9,13 @@ from flask_smorest import Api
 
 def init_app(app: Flask, api: Api) -> None:
     """Register this domain's routes, CLI, exporter and sync tables."""
+    from api.accounts import rights
+    from api.plans import cli, export, routes, sync, template_routes
+    from api.sync import registry
+
+    api.register_blueprint(routes.plan_blp)  # goals and steps
+    api.register_blueprint(template_routes.templates_blp)
+    app.cli.add_command(cli.plans_cli)
+    rights.add_exporter(app, export.export_plan)
+    for table in sync.TABLES:
+        registry.register(app, table)

@@ -1,4 +1,4 @@
-"""plans: the member's reentry plan (goals, steps, suggestions), templates, step reminders
+"""plans: the member's reentry plan (goals, steps, suggestions) and templates
 
 Revision ID: 0011_plans
 Revises: 0010_directory_editors
@@ -6,10 +6,7 @@ Create Date: 2026-12-04 10:00:00
 
 New tables ``plan_goals``, ``plan_steps`` and ``plan_suggestions`` (synced: the same
 ``sync_touch``/``sync_tombstone`` triggers as 0005 gives the other synced tables, deletes
-told to the member) and ``plan_templates``. ``appointments`` gains a sealed ``bring``
-list. ``reminder_deliveries`` gains ``step_id`` (a step reminder's step, deleted with it)
-and a unique index keying step reminders as appointment reminders are keyed; on SQLite the
-foreign key rebuilds ``reminder_deliveries`` (batch mode; it has no triggers to lose).
+told to the member) and ``plan_templates``.
 """
 
 from collections.abc import Sequence
@@ -177,34 +174,8 @@ def upgrade() -> None:
     for table, name in SYNCED.items():
         _triggers(table, name)
 
-    op.add_column("appointments", sa.Column("bring", sa.Text(), nullable=True))
-    with op.batch_alter_table("reminder_deliveries", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("step_id", sa.String(length=64), nullable=True))
-        batch_op.create_foreign_key(
-            op.f("fk_reminder_deliveries_step_id_plan_steps"),
-            "plan_steps",
-            ["step_id"],
-            ["id"],
-            ondelete="CASCADE",
-        )
-    op.create_index(
-        "uq_reminder_deliveries_step_key",
-        "reminder_deliveries",
-        ["step_id", "occurrence_local", "offset_key", "channel"],
-        unique=True,
-    )
-
 
 def downgrade() -> None:
-    op.drop_index("uq_reminder_deliveries_step_key", table_name="reminder_deliveries")
-    op.execute("DELETE FROM reminder_deliveries WHERE step_id IS NOT NULL")
-    with op.batch_alter_table("reminder_deliveries", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            op.f("fk_reminder_deliveries_step_id_plan_steps"), type_="foreignkey"
-        )
-        batch_op.drop_column("step_id")
-    # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would lose the table's triggers.
-    op.drop_column("appointments", "bring")
     op.execute(
         "DELETE FROM sync_tombstones WHERE table_name IN "
         "('plan_goals', 'plan_steps', 'plan_suggestions')"

@@ -1,0 +1,5 @@
+"""Placeholder (issue 15, in progress)."""
+
+from __future__ import annotations
+
+TABLES: tuple[()] = ()

@@ -129,6 +129,8 @@ class World:
     expired_job_id: str
     report_id: str
     a_saved_at: str
+    goal_id: str
+    step_id: str
 
     @property
     def member_a(self) -> str:
@@ -216,6 +218,9 @@ def job_posting(app: Flask, organization_id: str, title: str, valid_through: dat
         return job.id
 
 
+GOAL = {"area": "id_documents", "title": "Get my state ID", "why": "Needed for the lease"}
+STEP = {"title": "Birth certificate", "notes": "County office", "bring": ["Release papers"]}
+
 LISTING = {
     "name": LISTING_NAME,
     "description": "Groceries on Tuesdays, no questions asked.",
@@ -297,6 +302,13 @@ def build_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any)
         201,
     )["id"]
 
+    # A's plan: a goal with one step; B has a goal of her own.
+    goal_id = ok(client.post("/api/v1/plan/goals", json=GOAL, headers=a.headers), 201)["id"]
+    step_id = ok(
+        client.post(f"/api/v1/plan/goals/{goal_id}/steps", json=STEP, headers=a.headers), 201
+    )["id"]
+    ok(client.post("/api/v1/plan/goals", json=GOAL, headers=b.headers), 201)
+
     people = {
         OWNER: a,
         MEMBER_B: b,
@@ -329,6 +341,8 @@ def build_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any)
         expired_job_id=expired_job_id,
         report_id=report_id,
         a_saved_at=a_saved["saved_at"],
+        goal_id=goal_id,
+        step_id=step_id,
     )
 
 
@@ -368,6 +382,10 @@ def world_state(client: FlaskClient, world: World) -> dict[str, Any]:
         "job": (ANONYMOUS, f"/api/v1/jobs/{world.job_id}"),
         "reports": (LISTING_STAFF, "/api/v1/reports"),
         "other_reports": (OTHER_STAFF, "/api/v1/reports"),
+        "goal": (OWNER, f"/api/v1/plan/goals/{world.goal_id}"),
+        "goals": (OWNER, "/api/v1/plan/goals"),
+        "b_goals": (MEMBER_B, "/api/v1/plan/goals"),
+        "step": (OWNER, f"/api/v1/plan/steps/{world.step_id}"),
     }
     return {
         name: comparable(client.get(path, headers=world.headers[reader]))
@@ -705,6 +723,57 @@ def verify_report_resolved(client: FlaskClient, world: World, actor: str, respon
     assert seen["id"] == world.report_id and seen["resolved_at"] == body["resolved_at"]
 
 
+def verify_goal_read(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    body = response.get_json()
+    assert (body["id"], body["title"], body["why"]) == (world.goal_id, GOAL["title"], GOAL["why"])
+    assert body["progress"] == {"done": 0, "total": 1}
+
+
+def verify_goal_changed(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    assert response.get_json()["status"] == "done"
+    assert ok(_get(client, world, f"/api/v1/plan/goals/{world.goal_id}"))["status"] == "done"
+
+
+def verify_goal_gone(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    assert_problem(_get(client, world, f"/api/v1/plan/goals/{world.goal_id}"), 404)
+    # Its steps went with it.
+    assert_problem(_get(client, world, f"/api/v1/plan/steps/{world.step_id}"), 404)
+
+
+def verify_steps_listed(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    items = response.get_json()["items"]
+    assert [(s["id"], s["title"], s["bring"]) for s in items] == [
+        (world.step_id, STEP["title"], STEP["bring"])
+    ]
+
+
+def verify_step_added(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    body = response.get_json()
+    assert (body["goal_id"], body["title"]) == (world.goal_id, "Social Security card")
+    listed = ok(_get(client, world, f"/api/v1/plan/goals/{world.goal_id}/steps"))["items"]
+    assert [s["id"] for s in listed] == [world.step_id, body["id"]]
+
+
+def verify_step_read(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    body = response.get_json()
+    assert (body["id"], body["notes"], body["bring"]) == (
+        world.step_id,
+        STEP["notes"],
+        STEP["bring"],
+    )
+
+
+def verify_step_changed(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    assert response.get_json()["status"] == "done"
+    goal = ok(_get(client, world, f"/api/v1/plan/goals/{world.goal_id}"))
+    assert goal["progress"] == {"done": 1, "total": 1}
+
+
+def verify_step_gone(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    assert_problem(_get(client, world, f"/api/v1/plan/steps/{world.step_id}"), 404)
+    assert ok(_get(client, world, f"/api/v1/plan/goals/{world.goal_id}"))["progress"]["total"] == 0
+
+
 APPOINTMENT = "/api/v1/appointments/<id:appointment_id>"
 CHECKIN = "/api/v1/checkins/<id:checkin_id>"
 GRANT = "/api/v1/grants/<id:grant_id>"
@@ -712,6 +781,8 @@ RESOURCE = "/api/v1/resources/<id:resource_id>"
 JOB = "/api/v1/jobs/<id:job_id>"
 SAVED = "/api/v1/me/saved/<id:resource_id>"
 REPORT = "/api/v1/reports/<id:report_id>"
+GOAL_RULE = "/api/v1/plan/goals/<id:goal_id>"
+STEP_RULE = "/api/v1/plan/steps/<id:step_id>"
 
 
 def _appointment(w: World) -> str:
@@ -749,6 +820,23 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", CHECKIN): Case(_checkin, {OWNER: 200}, verify=verify_checkin_read),
     ("PATCH", CHECKIN): Case(_checkin, {OWNER: 200}, {"mood": 1}, verify_checkin_changed),
     ("DELETE", CHECKIN): Case(_checkin, {OWNER: 204}, verify=verify_checkin_gone),
+    # The member's plan is hers alone: mentors see none of it through these routes.
+    ("GET", GOAL_RULE): Case(lambda w: w.goal_id, {OWNER: 200}, verify=verify_goal_read),
+    ("PATCH", GOAL_RULE): Case(
+        lambda w: w.goal_id, {OWNER: 200}, {"status": "done"}, verify_goal_changed
+    ),
+    ("DELETE", GOAL_RULE): Case(lambda w: w.goal_id, {OWNER: 204}, verify=verify_goal_gone),
+    ("GET", GOAL_RULE + "/steps"): Case(
+        lambda w: w.goal_id, {OWNER: 200}, verify=verify_steps_listed
+    ),
+    ("POST", GOAL_RULE + "/steps"): Case(
+        lambda w: w.goal_id, {OWNER: 201}, {"title": "Social Security card"}, verify_step_added
+    ),
+    ("GET", STEP_RULE): Case(lambda w: w.step_id, {OWNER: 200}, verify=verify_step_read),
+    ("PATCH", STEP_RULE): Case(
+        lambda w: w.step_id, {OWNER: 200}, {"status": "done"}, verify_step_changed
+    ),
+    ("DELETE", STEP_RULE): Case(lambda w: w.step_id, {OWNER: 204}, verify=verify_step_gone),
     # Mentors reply; the member who owns the check-in has no use for this route (404).
     ("POST", CHECKIN + "/responses"): Case(
         _checkin, {MENTOR_GRANTED: 201}, {"body": "Proud of you"}, verify_response_written

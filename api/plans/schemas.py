@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from api.core.fields import LocalTime, StrictBoolean, Text, TimeZone
@@ -31,8 +33,23 @@ class GoalFields(ma.Schema):
 
 class GoalCreateSchema(GoalFields):
     id = _client_id()
-    area = ma.fields.Enum(Area, by_value=True, required=True)
-    title = Text(min_length=1, max_length=200, required=True)
+    template_id = ma.fields.String(
+        validate=ma.validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"),
+        metadata={
+            "description": "Adopt this template (GET /api/v1/plan/templates): its title, why "
+            "and steps are copied into the member's plan; area and title then come from it."
+        },
+    )
+
+    @ma.validates_schema
+    def _named(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("template_id"):
+            return
+        missing = {
+            n: ["Missing data for required field."] for n in ("area", "title") if n not in data
+        }
+        if missing:
+            raise ma.ValidationError(missing)
 
 
 class GoalUpdateSchema(GoalFields, PatchSchema):

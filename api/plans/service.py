@@ -19,7 +19,7 @@ from api.core import claims
 from api.core.db import new_id
 from api.core.errors import Problem, not_found
 from api.core.pagination import paginate
-from api.plans import links
+from api.plans import links, templates
 from api.plans.models import PlanGoal, PlanStep, StepStatus
 
 GOAL_FIELDS = ("id", "area", "title", "why", "status", "target_date", "position")
@@ -70,11 +70,15 @@ def list_steps(db: Session, goal: PlanGoal, page: int, page_size: int) -> tuple[
 def create_goal(
     db: Session, member: Account, fields: dict[str, Any], now: datetime
 ) -> tuple[PlanGoal, bool]:
-    """Create a goal, or update the one a retry's client id already names."""
+    """Create a goal, or update the one a retry's client id already names. With
+    ``template_id`` the new goal adopts that template: its title, why and steps are copied
+    in (api.plans.templates.adopt), and the member's own fields win."""
+    template_id = fields.pop("template_id", None)
+    template = templates.get(db, template_id) if template_id else None
     row = {
         "id": fields.pop("id", None) or new_id(),
         "member_id": member.id,
-        "area": fields["area"],
+        "area": template.area if template else fields["area"],
         "title_sealed": "",
         "status": "active",
         "position": 0,
@@ -84,6 +88,8 @@ def create_goal(
     goal, created = claims.claim(db, PlanGoal, row, owner="member_id", owner_id=member.id)
     if not created:
         return update_goal(db, goal, fields, now), False
+    if template is not None:
+        return templates.adopt(db, member, goal, template, fields, now), True
     for name, value in fields.items():
         setattr(goal, name, value)
     db.flush()

@@ -32,7 +32,7 @@ def list_templates(args: dict[str, Any]) -> dict[str, Any]:
     return envelope([templates.view(r, locale, whole=False) for r in rows], total, args)
 
 
-@templates_blp.route("/<template_id>", methods=["GET"])
+@templates_blp.route("/<id:template_id>", methods=["GET"])
 @login_required(Role.MEMBER, Role.MENTOR)
 @templates_blp.response(200, template_schemas.TemplateSchema)
 def get_template(template_id: str) -> dict[str, Any]:

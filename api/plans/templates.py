@@ -189,20 +189,23 @@ GOAL_FIELDS = ("id", "title", "why", "target_date", "position")
 
 
 def adopt(
-    db: Session, member: Any, template_id: str, fields: dict[str, Any], now: datetime
+    db: Session,
+    member: Any,
+    goal: PlanGoal,
+    row: PlanTemplate,
+    fields: dict[str, Any],
+    now: datetime,
 ) -> PlanGoal:
-    """Copy the template into the member's plan, in their locale: a new goal (its
-    template_id recorded; ``fields`` may override title, why, target_date, position, id)
-    and its steps. From then on the goal is the member's; the template is untouched."""
-    row = get(db, template_id)
+    """Copy the template into the member's plan, in their locale: ``goal`` (a new goal of
+    the member's, already claimed under its id) takes the template's title and why, then
+    ``fields`` (title, why, target_date, position, as the member sent them), and gets the
+    template's steps. From then on the goal is the member's; the template is untouched."""
     shown = view(row, getattr(member, "locale", "en") or "en", whole=True)
-    goal = PlanGoal(member_id=member.id, area=row.area, template_id=row.id, position=0)
+    goal.area, goal.template_id = row.area, row.id
     goal.title, goal.why = shown["title"], shown["why"]
     for name in GOAL_FIELDS:
         if fields.get(name) is not None:
             setattr(goal, name, fields[name])
-    goal.created_at = goal.updated_at = now
-    db.add(goal)
     db.flush()
     for position, step in enumerate(shown["steps"]):
         added = PlanStep(goal_id=goal.id, member_id=member.id, position=position)

@@ -57,6 +57,7 @@ from flask.testing import FlaskClient
 
 from api.core.extensions import limiter
 from api.models import metadata
+from api.plans import templates
 from resources.jobs.models import JobPosting
 from resources.models import Organization
 from resources.search import indexing
@@ -199,6 +200,13 @@ def organization(app: Flask, name: str) -> str:
         return row.id
 
 
+def shipped_templates(app: Flask) -> None:
+    """The starter plan templates, loaded as `flask plans templates load` does."""
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
+        templates.load(db, templates.SHIPPED, NOW)
+        db.commit()
+
+
 def job_posting(app: Flask, organization_id: str, title: str, valid_through: datetime) -> str:
     """A job posting, inserted as an import does it: the row, then its search data."""
     with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
@@ -302,7 +310,8 @@ def build_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any)
         201,
     )["id"]
 
-    # A's plan: a goal with one step; B has a goal of her own.
+    # A's plan: a goal with one step; B has a goal of her own. The starter templates.
+    shipped_templates(app)
     goal_id = ok(client.post("/api/v1/plan/goals", json=GOAL, headers=a.headers), 201)["id"]
     step_id = ok(
         client.post(f"/api/v1/plan/goals/{goal_id}/steps", json=STEP, headers=a.headers), 201
@@ -754,6 +763,12 @@ def verify_step_added(client: FlaskClient, world: World, actor: str, response: A
     assert [s["id"] for s in listed] == [world.step_id, body["id"]]
 
 
+def verify_template_read(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    body = response.get_json()
+    assert body["id"] == "state-id" and body["area"] == "id_documents"
+    assert len(body["steps"]) == 4 and all(step["title"] for step in body["steps"])
+
+
 def verify_step_read(client: FlaskClient, world: World, actor: str, response: Any) -> None:
     body = response.get_json()
     assert (body["id"], body["notes"], body["bring"]) == (
@@ -831,6 +846,15 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", GOAL_RULE + "/steps"): Case(
         lambda w: w.goal_id, {OWNER: 201}, {"title": "Social Security card"}, verify_step_added
+    ),
+    # Starter templates are the project's text, not anyone's record: members and mentors
+    # read them alike; staff have no use for them.
+    ("GET", "/api/v1/plan/templates/<id:template_id>"): Case(
+        lambda w: "state-id",
+        dict.fromkeys(
+            (OWNER, MEMBER_B, MENTOR_GRANTED, MENTOR_REVOKED, MENTOR_EXPIRED, MENTOR_OTHER), 200
+        ),
+        verify=verify_template_read,
     ),
     ("GET", STEP_RULE): Case(lambda w: w.step_id, {OWNER: 200}, verify=verify_step_read),
     ("PATCH", STEP_RULE): Case(

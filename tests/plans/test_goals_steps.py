@@ -4,7 +4,7 @@ nothing; a retry with the phone's own id updates instead of making a second reco
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest

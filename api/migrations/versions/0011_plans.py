@@ -66,7 +66,7 @@ def _triggers(table: str, name: str) -> None:
         f"BEGIN UPDATE {table} SET sync_version = NULL WHERE id = NEW.id; END"
     )
     op.execute(
-        f"CREATE TRIGGER {table}_sync_tombstone AFTER DELETE ON {table} FOR EACH ROW "  # noqa: S608 (names from constants)
+        f"CREATE TRIGGER {table}_sync_tombstone AFTER DELETE ON {table} FOR EACH ROW "
         "BEGIN INSERT INTO sync_tombstones (table_name, record_id, account_id) "
         f"SELECT '{name}', OLD.id, OLD.member_id WHERE OLD.member_id IS NOT NULL; END"
     )

@@ -127,11 +127,29 @@ def world(app: Flask, client: FlaskClient, accounts: Accounts) -> World:
         ),
         201,
     )
+    goal = ok(
+        client.post(
+            f"{API}/plan/goals",
+            json={"area": "housing", "title": "Find a room"},
+            headers=member.headers,
+        ),
+        201,
+    )
+    step = ok(
+        client.post(
+            f"{API}/plan/goals/{goal['id']}/steps",
+            json={"title": "Call the shelter", "remind": False},
+            headers=member.headers,
+        ),
+        201,
+    )
     return World(
         member,
         mentor,
         staff,
         {
+            "goal": goal["id"],
+            "step": step["id"],
             "appointment": appointment["id"],
             "checkin": checkin["id"],
             "grant": grant["id"],
@@ -184,6 +202,18 @@ RECORDS: dict[str, Record] = {
         lambda w: w.member,
         lambda c, w: _item(ok(c.get(f"{API}/grants", headers=w.member.headers)), w.ids["grant"]),
         {"share_history": True},
+    ),
+    f"{API}/plan/goals/<id:goal_id>": Record(
+        lambda w: f"{API}/plan/goals/{w.ids['goal']}",
+        lambda w: w.member,
+        lambda c, w: ok(c.get(f"{API}/plan/goals/{w.ids['goal']}", headers=w.member.headers)),
+        {"title": "Find a flat"},
+    ),
+    f"{API}/plan/steps/<id:step_id>": Record(
+        lambda w: f"{API}/plan/steps/{w.ids['step']}",
+        lambda w: w.member,
+        lambda c, w: ok(c.get(f"{API}/plan/steps/{w.ids['step']}", headers=w.member.headers)),
+        {"status": "doing"},
     ),
     f"{API}/resources/<id:resource_id>": Record(
         lambda w: f"{API}/resources/{w.ids['resource']}",

@@ -91,7 +91,7 @@ def test_patch_changes_only_what_is_given(client, member, clock):
     assert at(changed["updated_at"]) == NOW + timedelta(minutes=5)
 
 
-def test_steps_are_written_listed_and_counted_in_progress(client, member):
+def test_steps_are_written_listed_and_counted_in_progress(client, member, clock):
     goal = new_goal(client, member)
     step = new_step(
         client,
@@ -120,10 +120,15 @@ def test_steps_are_written_listed_and_counted_in_progress(client, member):
         "created_at": step["created_at"],
         "updated_at": step["updated_at"],
     }
+    clock.shift(timedelta(minutes=1))  # same position: listed by creation
     done = new_step(client, member, goal["id"], title="Fill the form", status="done")
+    clock.shift(timedelta(minutes=1))
     new_step(client, member, goal["id"], title="Not needed", status="skipped")
     listed = ok(client.get(f"{GOALS}/{goal['id']}/steps", headers=member.headers))
-    assert listed["total"] == 3 and listed["items"][0] == step
+    # All three were made at the same (frozen) instant with position 0: their order is
+    # the ids', so find the first by its id.
+    assert listed["total"] == 3
+    assert {s["id"]: s for s in listed["items"]}[step["id"]] == step
     assert ok(client.get(f"{STEPS}/{done['id']}", headers=member.headers)) == done
     read = ok(client.get(f"{GOALS}/{goal['id']}", headers=member.headers))
     assert read["progress"] == {"done": 1, "total": 2}

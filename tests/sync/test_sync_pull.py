@@ -182,6 +182,17 @@ def test_every_raw_record_has_exactly_the_documented_columns_and_types(app, clie
     directory = Directory(app, client)
     listing_id = directory.add("Pantry", locations=[place("Pantry hall", SF)])
     ok(client.put(f"{SAVED}/{listing_id}", headers=member.headers), 201)
+    goal = {"area": "work", "title": "A job", "why": "Rent"}
+    goal_id = ok(client.post("/api/v1/plan/goals", json=goal, headers=member.headers), 201)["id"]
+    step = {"title": "Resume", "due_date": "2026-11-02", "due_time": "10:00", "bring": ["ID"]}
+    ok(client.post(f"/api/v1/plan/goals/{goal_id}/steps", json=step, headers=member.headers), 201)
+    # the optional columns left empty
+    ok(
+        client.post(
+            f"/api/v1/plan/goals/{goal_id}/steps", json={"title": "Ask"}, headers=member.headers
+        ),
+        201,
+    )
 
     body = pull(client, member)
 

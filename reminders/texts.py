@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
 
@@ -98,6 +98,27 @@ def when_phrase(locale: str, starts: datetime, now: datetime) -> str:
     return _(locale, "on %(day)s at %(time)s") % {"day": day, "time": clock}
 
 
+def day_phrase(locale: str, due: date, today: date) -> str:
+    """'today', 'tomorrow', 'on Friday' or 'on 4 Dec' (a date with no time)."""
+    babel_locale = Locale.parse(locale)
+    days = (due - today).days
+    if days <= 0:
+        return _(locale, "today")
+    if days == 1:
+        return _(locale, "tomorrow")
+    if days < 7:
+        return _(locale, "on %(day)s") % {"day": format_date(due, "EEEE", locale=babel_locale)}
+    day = format_skeleton("MMMMd", datetime.combine(due, time()), locale=babel_locale)
+    return _(locale, "on %(day)s") % {"day": day}
+
+
+def bring_phrase(locale: str, bring: list[str]) -> str:
+    """'Bring: birth certificate, release papers.' (empty when there is nothing to bring)"""
+    if not bring:
+        return ""
+    return _(locale, "Bring: %(items)s.") % {"items": ", ".join(bring)}
+
+
 def reminder(
     *,
     locale: str,
@@ -107,18 +128,55 @@ def reminder(
     starts: datetime,
     now: datetime,
     sms: bool = False,
+    bring: list[str] | None = None,
 ) -> Notification:
-    """The text of one reminder. ``starts`` and ``now`` are the member's local times."""
+    """The text of one reminder. ``starts`` and ``now`` are the member's local times.
+    ``bring`` (what to take along) is said in detailed text only."""
     when = when_phrase(locale, starts, now)
     if detailed:
         heading = _(locale, KIND_LABELS[kind])
         body = _(locale, "%(title)s, %(when)s") % {"title": title, "when": when}
+        if bring:
+            body = f"{body}. {bring_phrase(locale, bring)}".removesuffix(".")
     else:
         heading = _(locale, "Reminder")
         body = _(locale, "Appointment %(when)s") % {"when": when}
     if sms:
         body = f"{body}. {_(locale, 'Reply C to confirm.')}"
     return Notification(heading, body)
+
+
+def step_reminder(
+    *,
+    locale: str,
+    detailed: bool,
+    title: str,
+    bring: list[str],
+    due: date,
+    due_time: time | None,
+    today: date,
+) -> Notification:
+    """The text of a reminder of a plan step that is due. Discreet text says only that a
+    step of the plan is due, and when; detailed text names the step and what to bring.
+    ``today`` is the member's local date."""
+    when = day_phrase(locale, due, today)
+    if due_time is not None:
+        clock = format_time(due_time, "HH:mm", locale=Locale.parse(locale))
+        when = _(locale, "%(day)s at %(time)s") % {"day": when, "time": clock}
+    if not detailed:
+        return Notification(
+            _(locale, "Reminder"),
+            _(locale, "Reminder: a step of your plan is due %(when)s") % {"when": when},
+        )
+    body = _(locale, "%(title)s, due %(when)s") % {"title": title, "when": when}
+    if bring:
+        body = f"{body}. {bring_phrase(locale, bring)}".removesuffix(".")
+    return Notification(_(locale, "Plan step"), body)
+
+
+def calendar_description(locale: str, bring: list[str]) -> str | None:
+    """An appointment's .ics DESCRIPTION: what to take along, if anything."""
+    return bring_phrase(locale, bring) or None
 
 
 def sms_reply(locale: str, which: str) -> str:

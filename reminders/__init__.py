@@ -16,9 +16,18 @@ REPLAN_ON = {"timezone", "quiet_hours", "phone", "notification_detail"}
 
 def _profile_changed(account: Any, *, db: Any, changed: set[str], now: Any) -> None:
     if changed & REPLAN_ON:
-        from reminders import service
+        from reminders import service, step_reminders
 
         service.replan_member(db, account, now)
+        step_reminders.replan_member_steps(db, account, now)
+
+
+def _may_link_appointment(db: Any, member_id: str, appointment_id: str) -> bool:
+    """A plan step may link one of the member's own appointments."""
+    from reminders.models import Appointment
+
+    found = db.get(Appointment, appointment_id)
+    return found is not None and found.member_id == member_id
 
 
 def init_app(app: Flask, api: Api) -> None:
@@ -30,7 +39,8 @@ def init_app(app: Flask, api: Api) -> None:
     from api.accounts import rights
     from api.core.jobs import PeriodicJob, add_periodic_job
     from api.sync import registry
-    from reminders import cli, export, mentor_view, notifications, routes, sync
+    from api.plans import links
+    from reminders import cli, export, mentor_view, notifications, routes, step_reminders, sync
 
     notifications.init_app(app)  # the outbox, its kinds of notice, the mentors' inbox
     mentor_view.register(app)  # what a mentor sees of a mentee's appointments
@@ -46,6 +56,9 @@ def init_app(app: Flask, api: Api) -> None:
     if not event.contains(Session, "before_flush", sync.tombstone_reminders):
         event.listen(Session, "before_flush", sync.tombstone_reminders)
     signals.profile_changed.connect(_profile_changed, weak=False)
+    # Plan steps with a due date and `remind` get reminders (reminders/step_reminders.py).
+    signals.plan_steps_changed.connect(step_reminders.on_steps_changed, weak=False)
+    links.add_link_check(app, "appointment_id", _may_link_appointment)
     # Run by `flask reminders run` beside the dispatcher: recurring plans kept 60 days
     # ahead, and the outbox within its retention.
     add_periodic_job(app, PeriodicJob("plan", cli.extend_plans, timedelta(hours=1), start_now=True))

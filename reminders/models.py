@@ -84,6 +84,8 @@ class Appointment(SyncTracked, TimestampMixin, Base):
     # Free text too: the columns hold only ciphertext.
     location_sealed: Mapped[str | None] = mapped_column("location", Text)
     notes_sealed: Mapped[str | None] = mapped_column("notes", Text)
+    # What to take along: a JSON list of short strings, sealed as one text.
+    bring_sealed: Mapped[str | None] = mapped_column("bring", Text)
     recurrence: Mapped[str | None] = mapped_column(String(500))
     reminder_offsets: Mapped[list[str]] = mapped_column(JSON)
     channels: Mapped[list[str]] = mapped_column(JSON)
@@ -96,6 +98,7 @@ class Appointment(SyncTracked, TimestampMixin, Base):
     title = SealedText("title_sealed")
     location = SealedText("location_sealed")
     notes = SealedText("notes_sealed")
+    bring_text = SealedText("bring_sealed")
 
     __table_args__ = (
         Index("ix_appointments_member_id_starts_local", "member_id", "starts_local"),
@@ -106,6 +109,7 @@ class Appointment(SyncTracked, TimestampMixin, Base):
 class NoticeKind(enum.StrEnum):
     REMINDER = "reminder"  # of an appointment, to its member
     HELP_ALERT = "help_alert"  # a member asked for help, to a mentor with that scope
+    STEP_REMINDER = "step_reminder"  # a step of the member's plan is due, to its member
 
 
 CLAIMABLE = text("state = 'pending' AND channel <> 'app'")
@@ -115,7 +119,9 @@ LEASED = text("state = 'sending'")
 class ReminderDelivery(SyncStampedOnRequest, IdMixin, Base):
     """The outbox: one row per notice and channel, claimed with a lease.
 
-    A reminder's key is (appointment, occurrence, offset, channel). Other notices (see
+    A reminder's key is (appointment, occurrence, offset, channel); a plan step's
+    reminder's is (step, occurrence, offset, channel), its occurrence being when the step
+    is due. Other notices (see
     ``NoticeKind``) name what they are about in ``subject_id``, keyed (subject, recipient,
     channel); their ``occurrence_at`` is the moment after which they are no use.
     """
@@ -130,6 +136,8 @@ class ReminderDelivery(SyncStampedOnRequest, IdMixin, Base):
     appointment_id: Mapped[str | None] = mapped_column(
         ForeignKey("appointments.id", ondelete="CASCADE")
     )
+    # A reminder of a plan step (NoticeKind.STEP_REMINDER): deleting the step deletes it.
+    step_id: Mapped[str | None] = mapped_column(ForeignKey("plan_steps.id", ondelete="CASCADE"))
     subject_id: Mapped[str | None] = mapped_column(String(64))
     # The recipient.
     member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -167,6 +175,14 @@ class ReminderDelivery(SyncStampedOnRequest, IdMixin, Base):
         ),
         UniqueConstraint(
             "subject_id", "member_id", "channel", name="uq_reminder_deliveries_notice_key"
+        ),
+        Index(
+            "uq_reminder_deliveries_step_key",
+            "step_id",
+            "occurrence_local",
+            "offset_key",
+            "channel",
+            unique=True,
         ),
         # The dispatcher's two claim scans, over unsettled rows only (reminders/outbox.py).
         Index(

@@ -7,6 +7,7 @@ its reminder deliveries in the same transaction, so the outbox never disagrees w
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -232,6 +233,13 @@ def _move_planned(db: Session, appointment: Appointment, wanted: Plan, now: date
             ),
         )
     )
+    move_planned(current, wanted)
+
+
+def move_planned(current: Iterable[ReminderDelivery], wanted: Plan) -> None:
+    """Rows already planned for one subject, matched with what it should have: cancelled
+    when no longer wanted, moved when their time changed, left alone once settled. What is
+    left in ``wanted`` has no row yet."""
     for row in current:
         planned_row = wanted.pop((row.occurrence_local, row.offset_key, row.channel), None)
         if planned_row is None:

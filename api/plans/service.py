@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.core import claims
+from api.core import claims, signals
 from api.core.db import new_id
 from api.core.errors import Problem, not_found
 from api.core.pagination import paginate
@@ -97,11 +97,22 @@ def create_goal(
 
 
 def update_goal(db: Session, goal: PlanGoal, fields: dict[str, Any], now: datetime) -> PlanGoal:
+    status_changed = "status" in fields and fields["status"] != goal.status
     for name, value in fields.items():
         setattr(goal, name, value)
     goal.updated_at = now
     db.flush()
+    if status_changed:  # a goal done or dropped takes its steps' reminders with it
+        steps = list(db.scalars(select(PlanStep).where(PlanStep.goal_id == goal.id)))
+        _steps_changed(db, goal.member_id, steps, now)
     return goal
+
+
+def _steps_changed(db: Session, member_id: str, steps: list[PlanStep], now: datetime) -> None:
+    """Tell the domains that react to steps (reminders) in this transaction."""
+    member = db.get(Account, member_id)
+    if steps and member is not None:
+        signals.plan_steps_changed.send(member, db=db, steps=steps, now=now)
 
 
 def delete_goal(db: Session, goal: PlanGoal) -> None:
@@ -222,6 +233,7 @@ def create_step(
     for name, value in checked.items():
         setattr(step, name, value)
     db.flush()
+    _steps_changed(db, member.id, [step], now)
     return step, True
 
 
@@ -232,9 +244,11 @@ def update_step(
         setattr(step, name, value)
     step.updated_at = now
     db.flush()
+    _steps_changed(db, member.id, [step], now)
     return step
 
 
 def delete_step(db: Session, step: PlanStep) -> None:
+    """Delete a step; its reminders go with it (ON DELETE CASCADE)."""
     db.delete(step)
     db.flush()

@@ -1,8 +1,9 @@
 """``flask demo seed``: a directory worth searching for the README's serve command.
 
 Loads the San Mateo County sample (Ohana CSV, bundled in resources/data, BSD-3-Clause,
-Code for America) and adds a handful of clearly fictional reentry listings: fair-chance
-job postings and housing with reentry facts. Every id is derived from a fixed name, so
+Code for America), adds a handful of clearly fictional reentry listings (fair-chance
+job postings and housing with reentry facts) and loads the shipped starter plan templates
+(api/plans/templates). Every id is derived from a fixed name, so
 seeding again updates the same rows instead of adding more; posting dates move forward
 so the demo jobs never expire.
 """
@@ -10,6 +11,7 @@ so the demo jobs never expire.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from importlib import resources as package_files
 from pathlib import Path
@@ -21,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.db import commit_session, get_session, utcnow
+from api.plans import templates as plan_templates
 from resources.hsds.importers import import_paths
 from resources.jobs.models import JobPosting
 from resources.models import (
@@ -283,15 +286,18 @@ def sample_directory() -> Path:
 
 @demo_cli.command("seed")
 def seed() -> None:
-    """Load the San Mateo County sample and the fictional reentry listings (again: the
-    same rows are updated, none added)."""
+    """Load the San Mateo County sample, the fictional reentry listings and the starter
+    plan templates (again: the same rows are updated, none added)."""
     db, now = get_session(), utcnow()
     summary = import_paths(db, [sample_directory()], source="ohana-smc")
     services, jobs = seed_fictional(db, now)
+    plans = Counter(state for _, state in plan_templates.load(db, plan_templates.SHIPPED, now))
     commit_session()
     t = summary.total
     click.echo(
         f"sample directory: {t.read} rows read, {t.created} created, {t.updated} updated, "
         f"{t.unchanged} unchanged, {t.rejected} rejected; "
-        f"fictional: {len(services)} housing listings, {len(jobs)} job postings"
+        f"fictional: {len(services)} housing listings, {len(jobs)} job postings; "
+        f"plan templates: {plans['loaded']} loaded, {plans['updated']} updated, "
+        f"{plans['unchanged']} unchanged"
     )

@@ -1,5 +1,5 @@
-"""`flask demo seed`: the serve command's directory is worth searching, and seeding again
-adds nothing."""
+"""`flask demo seed`: the serve command's directory is worth searching, the starter plan
+templates are loaded, and seeding again adds nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from api.plans import templates
+from api.plans.models import PlanTemplate
 from resources.jobs.models import JobPosting
 from resources.models import Organization, Service
 
@@ -26,15 +28,28 @@ def counts(app: Any) -> tuple[int, int, int]:
         )
 
 
+SHIPPED_IDS = {data["id"] for _, data in templates.read_files(templates.SHIPPED)}
+
+
+def template_ids(app: Any) -> set[str]:
+    """The plan templates ``make serve`` offers: the shipped ones, loaded by the seed."""
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
+        return set(db.scalars(select(PlanTemplate.id)))
+
+
 def test_seeding_twice_loads_the_sample_and_the_fictional_listings_once(app):
     first = seed(app)
     assert "506 created" in first and "3 housing listings, 4 job postings" in first
     # The San Mateo County sample (8 organizations, 23 services) plus 2 fictional
     # organizations with 3 housing listings and 4 job postings.
     assert counts(app) == (10, 26, 4)
+    assert "plan templates: 7 loaded, 0 updated, 0 unchanged" in first
+    assert template_ids(app) == SHIPPED_IDS
     again = seed(app)
     assert "0 created, 0 updated, 506 unchanged" in again
+    assert "plan templates: 0 loaded, 0 updated, 7 unchanged" in again
     assert counts(app) == (10, 26, 4)
+    assert template_ids(app) == SHIPPED_IDS
 
 
 def test_the_seeded_directory_answers_reentry_questions(app, client):

@@ -2,7 +2,10 @@
 
 Discreet text never names the kind of appointment or its title: a lock screen, an SMS or
 a shared calendar must not say "court", "probation", "parole", "PO", "warrant" or
-"drug test". Catalogs are gettext .po files under translations/, read with Babel.
+"drug test" (in any of LOCALES: English, Spanish, Russian, Kazakh). Catalogs are gettext .po
+files under translations/, read with Babel; translations/messages.pot is extracted with
+``pybabel extract -F reminders/babel.cfg`` (see that file) and docs/languages.md says how to
+add a text.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from babel.support import NullTranslations, Translations
 
 from reminders.models import Kind
 
-LOCALES = ("en", "es")
+LOCALES = ("en", "es", "ru", "kk")
 # Words that must never appear in discreet text (product.md, principle 4), in each language.
 DENIED_WORDS = {
     "en": ("court", "probation", "parole", "po", "warrant", "drug test", "supervision", "judge"),
@@ -35,6 +38,53 @@ DENIED_WORDS = {
         "supervisión",
         "juez",
         "oficial",
+    ),
+    # Whole words, so the usual inflected forms are listed too.
+    "ru": (
+        "суд",
+        "суда",
+        "суде",
+        "суду",
+        "судом",
+        "судебное заседание",
+        "пробация",
+        "пробации",
+        "условный срок",
+        "условно-досрочное",
+        "удо",
+        "ордер",
+        "ордер на арест",
+        "тест на наркотики",
+        "надзор",
+        "надзора",
+        "надзоре",
+        "судья",
+        "судьи",
+        "судье",
+        "судью",
+        "офицер",
+        "инспектор",
+        "инспектора",
+        "инспектором",
+    ),
+    "kk": (
+        "сот",
+        "сотқа",
+        "сотта",
+        "соттың",
+        "пробация",
+        "шартты түрде мерзімінен бұрын босату",
+        "ордер",
+        "қамауға алу ордері",
+        "есірткі тесті",
+        "есірткіге тест",
+        "қадағалау",
+        "судья",
+        "судьяға",
+        "офицер",
+        "инспектор",
+        "инспекторға",
+        "инспектормен",
     ),
 }
 
@@ -142,7 +192,8 @@ def reminder(
         heading = _(locale, "Reminder")
         body = _(locale, "Appointment %(when)s") % {"when": when}
     if sms:
-        body = f"{body}. {_(locale, 'Reply C to confirm.')}"
+        confirm = _(locale, "Reply C to confirm.")  # outside the f-string, for extraction
+        body = f"{body}. {confirm}"
     return Notification(heading, body)
 
 

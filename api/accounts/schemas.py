@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from api.core.fields import LocalTime, PhoneNumber, Text, TimeZone
 from api.core.schemas import PatchSchema
 
-LOCALES = ("en", "es")
+LOCALES = ("en", "es", "ru", "kk")  # English, Spanish, Russian, Kazakh
 USERNAME = ma.validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
     error="Use letters, digits, '.', '_' or '-', starting with a letter or digit.",

@@ -5,6 +5,11 @@ every error, including framework ones (404, 405, 413, 415, 422, 429) and unexpec
 exceptions, into the same body: ``type``, ``title``, ``status``, ``detail`` and, for
 validation, per-field ``errors``. A 500 never shows internals.
 
+Every ``detail`` is said in the member's language where the body is built
+(:func:`problem_response`, through :mod:`api.core.i18n`): the signed-in account's locale,
+else the request's Accept-Language, else English. Raise sites pass English; a detail with
+variable parts is translated only when its fixed template is in the catalogue.
+
 A database that cannot be reached, is restarting, or (SQLite) is locked is not a bug: the
 request answers 503 with ``Retry-After`` so a phone knows to send it again
 (:func:`database_unavailable` tells those failures from programming and integrity errors).
@@ -26,6 +31,8 @@ import psycopg
 from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from api.core.i18n import N_, request_locale, translate
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +101,7 @@ def problem_response(
         "type": PROBLEM_BASE + kind if kind else "about:blank",
         "title": title or HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        "detail": translate(request_locale(), detail),
     }
     if errors:
         body["errors"] = errors
@@ -108,14 +115,14 @@ def problem_response(
 
 
 _DETAILS = {
-    400: ("bad-request", "The request could not be read."),
-    401: ("unauthorized", "Sign in to do this: send a valid access token."),
-    403: ("forbidden", "You may not do this."),
-    404: ("not-found", "There is nothing at this address."),
-    405: ("method-not-allowed", "This address does not accept that method."),
-    413: ("payload-too-large", "The request body is too large."),
-    415: ("unsupported-media-type", "Send the body as application/json."),
-    429: ("rate-limited", "Too many attempts. Wait a little and try again."),
+    400: ("bad-request", N_("The request could not be read.")),
+    401: ("unauthorized", N_("Sign in to do this: send a valid access token.")),
+    403: ("forbidden", N_("You may not do this.")),
+    404: ("not-found", N_("There is nothing at this address.")),
+    405: ("method-not-allowed", N_("This address does not accept that method.")),
+    413: ("payload-too-large", N_("The request body is too large.")),
+    415: ("unsupported-media-type", N_("Send the body as application/json.")),
+    429: ("rate-limited", N_("Too many attempts. Wait a little and try again.")),
 }
 
 
@@ -151,9 +158,13 @@ def http_exception_response(error: HTTPException) -> Response:
             )
         whole = errors.get("_schema")
         if whole and len(errors) == 1 and isinstance(whole, list):
-            detail = "The request body is invalid: " + " ".join(map(str, whole))
+            detail = N_("The request body is invalid: %(reasons)s") % {
+                "reasons": " ".join(map(str, whole))
+            }
         else:
-            detail = "Some fields are invalid: " + ", ".join(sorted(errors)) + "."
+            detail = N_("Some fields are invalid: %(fields)s.") % {
+                "fields": ", ".join(sorted(errors))
+            }
         return problem_response(
             422,
             detail,
@@ -193,7 +204,7 @@ _SQLITE_MESSAGES = (
     "disk i/o error",
     "unable to open database file",
 )
-UNAVAILABLE_DETAIL = (
+UNAVAILABLE_DETAIL = N_(
     "The service is briefly unavailable and nothing you sent was saved. Try again in a few seconds."
 )
 

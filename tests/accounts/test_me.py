@@ -159,14 +159,15 @@ def test_timezone_must_be_an_iana_name(client, accounts):
     assert profile(client, person.headers)["timezone"] == "America/Chicago"
 
 
-def test_locale_is_english_or_spanish(client, accounts):
+def test_locale_is_english_spanish_russian_or_kazakh(client, accounts):
     person = accounts.register()
 
-    for bad in ["fr", "EN", "en-US", ""]:
+    for bad in ["fr", "EN", "en-US", "ru-RU", "kz", ""]:
         body = assert_problem(patch_me(client, person, {"locale": bad}), 422)
         assert "locale" in body["errors"], bad
 
-    assert patch_me(client, person, {"locale": "es"}).get_json()["locale"] == "es"
+    for good in ["es", "ru", "kk", "en"]:
+        assert patch_me(client, person, {"locale": good}).get_json()["locale"] == good
 
 
 def test_phone_numbers_are_stored_in_e164(client, accounts):

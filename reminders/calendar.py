@@ -57,6 +57,10 @@ def event(appointment: Appointment, member: Account, now: datetime) -> icalendar
     item.add("summary", summary)
     if detailed and appointment.location:
         item.add("location", appointment.location)
+    # What to take along is the member's own list, shown when the event is opened.
+    description = texts.calendar_description(member.locale, appointment.bring)
+    if description:
+        item.add("description", description)
     if appointment.recurrence:
         item.add(
             "rrule", icalendar.vRecur.from_ical(_rrule_utc_until(appointment.recurrence, zone))

@@ -19,6 +19,7 @@ APPOINTMENT_FIELDS = (
     "timezone",
     "location",
     "notes",
+    "bring",
     "recurrence",
     "reminder_offsets",
     "channels",

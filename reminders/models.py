@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime
 
 from sqlalchemy import (
@@ -99,6 +100,16 @@ class Appointment(SyncTracked, TimestampMixin, Base):
     location = SealedText("location_sealed")
     notes = SealedText("notes_sealed")
     bring_text = SealedText("bring_sealed")
+
+    @property
+    def bring(self) -> list[str]:
+        """What to take along, as a list (stored sealed, as one JSON text)."""
+        text = self.bring_text
+        return list(json.loads(text)) if text else []
+
+    @bring.setter
+    def bring(self, items: list[str] | None) -> None:
+        self.bring_text = json.dumps(items, ensure_ascii=False) if items else None
 
     __table_args__ = (
         Index("ix_appointments_member_id_starts_local", "member_id", "starts_local"),

@@ -54,6 +54,9 @@ def _offset(value: str) -> None:
         raise ma.ValidationError(str(error)) from None
 
 
+BRING_MAX = 10
+
+
 def _unique(values: list[Any]) -> None:
     if len(set(values)) != len(values):
         raise ma.ValidationError("Give each value once.")
@@ -67,6 +70,14 @@ class AppointmentFields(ma.Schema):
     timezone = TimeZone()
     location = Text(max_length=500, allow_none=True, empty_as_none=True)
     notes = Text(max_length=2000, multiline=True, allow_none=True, empty_as_none=True)
+    bring = ma.fields.List(
+        Text(min_length=1, max_length=80),
+        validate=ma.validate.Length(max=BRING_MAX),
+        metadata={
+            "description": "What to take along: up to 10 short items. In the .ics "
+            "DESCRIPTION, and in reminders with detailed text only."
+        },
+    )
     recurrence = Text(
         max_length=500,
         allow_none=True,
@@ -120,6 +131,7 @@ class AppointmentSchema(ma.Schema):
     timezone = ma.fields.String(required=True)
     location = ma.fields.String(allow_none=True)
     notes = ma.fields.String(allow_none=True)
+    bring = ma.fields.List(ma.fields.String(), required=True)
     recurrence = ma.fields.String(allow_none=True)
     reminder_offsets = ma.fields.List(ma.fields.String(), required=True)
     channels = ma.fields.List(ma.fields.String(), required=True)

@@ -4,6 +4,7 @@ notifications even with no signal)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ APPOINTMENT_COLUMNS: dict[str, registry.ColumnType] = {
     "timezone": "string",
     "location": "string",
     "notes": "string",
+    "bring": "string",
     "recurrence": "string",
     "reminder_offsets": "string",
     "channels": "string",
@@ -64,6 +66,8 @@ def appointment_raw(appointment: Appointment) -> registry.Raw:
         "timezone": appointment.timezone,
         "location": appointment.location,
         "notes": appointment.notes,
+        # A JSON array in a string column: WatermelonDB columns hold no lists.
+        "bring": json.dumps(appointment.bring, ensure_ascii=False),
         "recurrence": appointment.recurrence,
         "reminder_offsets": joined(appointment.reminder_offsets),
         "channels": joined(appointment.channels),
@@ -95,12 +99,27 @@ def _fields(raw: registry.Raw) -> dict[str, Any]:
             value = registry.split(value)
             if value is None:
                 continue
+        elif name == "bring":
+            value = _bring(value)
         elif name in OPTIONAL:
             value = None if value == "" else value
         elif value is None or value == "":
             continue
         fields[name] = value
     return fields
+
+
+def _bring(value: Any) -> list[str]:
+    """The pushed ``bring`` column (a JSON array of texts, or empty) as a list."""
+    if value is None or value == "":
+        return []
+    try:
+        items = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        items = None
+    if not isinstance(items, list):
+        raise ma.ValidationError("bring must be a JSON array of texts", "bring")
+    return items
 
 
 def _prepare(

@@ -51,6 +51,7 @@ def describe_reminders(
             starts=row.occurrence_local,
             now=to_local(now, place_zone),
             sms=row.channel == Channel.SMS,
+            bring=appointment.bring if detailed else None,
         )
         described[row.id] = Described(
             notification,

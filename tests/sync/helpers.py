@@ -59,6 +59,7 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "location": (S, True),
         "notes": (S, True),
         "recurrence": (S, True),
+        "bring": (S, False),  # a JSON array of texts
         "reminder_offsets": (S, False),
         "channels": (S, False),
         "status": (S, False),

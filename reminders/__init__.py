@@ -38,8 +38,8 @@ def init_app(app: Flask, api: Api) -> None:
 
     from api.accounts import rights
     from api.core.jobs import PeriodicJob, add_periodic_job
-    from api.sync import registry
     from api.plans import links
+    from api.sync import registry
     from reminders import cli, export, mentor_view, notifications, routes, step_reminders, sync
 
     notifications.init_app(app)  # the outbox, its kinds of notice, the mentors' inbox

@@ -129,11 +129,32 @@ def request_locale() -> str:
     locale = getattr(account, "__dict__", {}).get("locale") if account is not None else None
     if isinstance(locale, str) and locale in LOCALES:
         return locale
-    try:
-        best = request.accept_languages.best_match(LOCALES)
-    except Exception:  # a malformed header is not worth a second error
-        best = None
-    return best or SOURCE
+    return accepted_locale(request.headers.get("Accept-Language", ""))
+
+
+def accepted_locale(header: str) -> str:
+    """The first of the header's languages (by quality, then order) whose primary tag is one
+    of :data:`LOCALES`: ``kk-KZ, ru;q=0.5`` is Kazakh, ``en-GB, ru`` English."""
+    ranked = []
+    for position, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        primary = tag.split("-")[0]
+        if primary in LOCALES:
+            return primary
+        if primary == "*":
+            return SOURCE
+    return SOURCE
 
 
 # -- extraction: the constant details in the code ---------------------------------------------

@@ -495,6 +495,24 @@ def test_a_kazakh_members_detail_is_kazakh_and_an_english_members_stays_english(
     assert english_body["detail"] == "No such appointment."  # the account's locale wins
 
 
+@pytest.mark.parametrize(
+    ("header", "locale"),
+    [
+        ("ru-RU", "ru"),
+        ("kk-KZ, ru;q=0.5", "kk"),
+        ("en-GB, ru", "en"),
+        ("ru;q=0.4, es-MX;q=0.8", "es"),
+        ("fr, de;q=0.9, kk;q=0.1", "kk"),
+        ("fr, *;q=0.5, ru;q=0.1", "en"),
+        ("ru;q=0, es;q=x", "en"),
+        ("", "en"),
+        (",;;=,", "en"),
+    ],
+)
+def test_accept_language_picks_the_first_of_the_four_it_names(header, locale):
+    assert i18n.accepted_locale(header) == locale
+
+
 def test_without_an_account_the_detail_follows_accept_language(client):
     russian = client.get("/api/v1/appointments", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
     assert assert_problem(russian, 401)["detail"] == (

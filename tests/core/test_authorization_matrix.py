@@ -769,6 +769,11 @@ def verify_template_read(client: FlaskClient, world: World, actor: str, response
     assert len(body["steps"]) == 4 and all(step["title"] for step in body["steps"])
 
 
+def verify_step_matches(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    # The world's step was written by the member: no directory search, so no matches.
+    assert response.get_json() == {"items": [], "page": 1, "page_size": 20, "total": 0}
+
+
 def verify_step_read(client: FlaskClient, world: World, actor: str, response: Any) -> None:
     body = response.get_json()
     assert (body["id"], body["notes"], body["bring"]) == (
@@ -861,6 +866,9 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: w.step_id, {OWNER: 200}, {"status": "done"}, verify_step_changed
     ),
     ("DELETE", STEP_RULE): Case(lambda w: w.step_id, {OWNER: 204}, verify=verify_step_gone),
+    ("GET", STEP_RULE + "/matches"): Case(
+        lambda w: w.step_id, {OWNER: 200}, verify=verify_step_matches
+    ),
     # Mentors reply; the member who owns the check-in has no use for this route (404).
     ("POST", CHECKIN + "/responses"): Case(
         _checkin, {MENTOR_GRANTED: 201}, {"body": "Proud of you"}, verify_response_written

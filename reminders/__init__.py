@@ -47,6 +47,7 @@ def init_app(app: Flask, api: Api) -> None:
 
     api.register_blueprint(routes.appointments_blp)
     api.register_blueprint(routes.calendar_blp)
+    api.register_blueprint(routes.step_reminders_blp)
     api.register_blueprint(routes.webhooks_blp)
     app.cli.add_command(cli.reminders_cli)
     rights.add_exporter(app, export.export_reminders)

@@ -1,7 +1,8 @@
 """What a member sees of their planned reminders: one reminder per (occurrence, offset),
 whatever the channels, with the state of each channel's delivery and why it did not
 reach them, in plain words. Read by ``GET /appointments/{id}/reminders`` and by the
-synced ``reminders`` table, so both say the same.
+synced ``reminders`` table, so both say the same; a plan step's reminders (kind
+``step_reminder``) by ``GET /plan/steps/{id}/reminders``.
 
 Member-facing states: ``planned`` (waiting for its time), ``sending``, ``sent``,
 ``failed`` (an attempt failed; it is retried), ``gave_up`` (no more retries), ``skipped``
@@ -55,12 +56,18 @@ class ChannelView:
 @dataclass
 class ReminderView:
     id: str
-    appointment_id: str
+    appointment_id: str | None
     occurrence_at: datetime
     occurrence_local: datetime
     offset: str
     remind_at: datetime
     channels: list[ChannelView] = field(default_factory=list)
+    step_id: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """The appointment's or the step's id."""
+        return self.appointment_id or self.step_id or ""
 
     @property
     def state(self) -> str:
@@ -82,19 +89,24 @@ class ReminderView:
 
 
 def reminder_id(delivery: ReminderDelivery) -> str:
-    """One reminder per (appointment, occurrence, offset), whatever the channels."""
+    """One reminder per (appointment or step, occurrence, offset), whatever the channels."""
     offset = delivery.offset_key.replace("@", "_").replace(":", "")  # ids keep to [\w.-]
-    return f"{delivery.appointment_id}.{delivery.occurrence_local:%Y%m%dT%H%M}.{offset}"
+    subject = delivery.appointment_id or delivery.step_id
+    return f"{subject}.{delivery.occurrence_local:%Y%m%dT%H%M}.{offset}"
 
 
-def _rows(db: Session, appointment_ids: Sequence[str]) -> list[ReminderDelivery]:
+def _rows(
+    db: Session, subject_ids: Sequence[str], kind: NoticeKind = NoticeKind.REMINDER
+) -> list[ReminderDelivery]:
+    """The deliveries of these appointments (or, with ``STEP_REMINDER``, plan steps)."""
     rd = ReminderDelivery
+    column = rd.step_id if kind == NoticeKind.STEP_REMINDER else rd.appointment_id
     found: list[ReminderDelivery] = []
-    for chunk in in_chunks(appointment_ids):
+    for chunk in in_chunks(subject_ids):
         found += db.scalars(
             select(rd)
-            .where(rd.appointment_id.in_(chunk), rd.kind == NoticeKind.REMINDER)
-            .order_by(rd.appointment_id, rd.due_at, rd.channel)
+            .where(column.in_(chunk), rd.kind == kind)
+            .order_by(column, rd.due_at, rd.channel)
         )
     return found
 
@@ -119,24 +131,28 @@ def _channel_view(row: ReminderDelivery, now_reach: Reach | None, locale: str) -
 
 
 def views(
-    db: Session, member: Account, appointment_ids: Sequence[str], configured: Configured
+    db: Session,
+    member: Account,
+    subject_ids: Sequence[str],
+    configured: Configured,
+    kind: NoticeKind = NoticeKind.REMINDER,
 ) -> tuple[list[ReminderView], list[str]]:
-    """The member's reminders of these appointments, by due time, and the ids of those
-    that were cancelled (every channel's row cancelled)."""
+    """The member's reminders of these appointments (or plan steps), by due time, and the
+    ids of those that were cancelled (every channel's row cancelled)."""
     now_reach = reach(db, [member], configured)[member.id]
     planned: dict[str, ReminderView] = {}
     cancelled: set[str] = set()
-    for row in _rows(db, appointment_ids):
+    for row in _rows(db, subject_ids, kind):
         key = reminder_id(row)
         if row.state == DeliveryState.CANCELLED:
             cancelled.add(key)
             continue
-        assert row.appointment_id is not None
         view = planned.setdefault(
             key,
             ReminderView(
                 id=key,
                 appointment_id=row.appointment_id,
+                step_id=row.step_id,
                 occurrence_at=row.occurrence_at,
                 occurrence_local=row.occurrence_local,
                 offset=row.offset_key,
@@ -145,7 +161,7 @@ def views(
         )
         view.remind_at = min(view.remind_at, row.due_at)
         view.channels.append(_channel_view(row, now_reach.get(row.channel), member.locale))
-    ordered = sorted(planned.values(), key=lambda v: (v.appointment_id, v.remind_at, v.id))
+    ordered = sorted(planned.values(), key=lambda v: (v.subject, v.remind_at, v.id))
     return ordered, sorted(cancelled - planned.keys())
 
 
@@ -186,9 +202,10 @@ def touch_member_reminders(db: Session, member_id: str) -> None:
 
 def as_json(view: ReminderView, locale: str) -> dict[str, Any]:
     """The REST shape of one reminder."""
+    subject = {"step_id": view.step_id} if view.step_id else {"appointment_id": view.appointment_id}
     return {
         "id": view.id,
-        "appointment_id": view.appointment_id,
+        **subject,
         "occurrence_at": view.occurrence_at,
         "remind_at": view.remind_at,
         "offset": view.offset,

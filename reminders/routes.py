@@ -17,7 +17,7 @@ from api.core.db import get_session, utcnow
 from api.core.errors import Problem
 from api.core.extensions import accepts_form_body, limiter
 from api.core.pagination import PageArgs, envelope
-from reminders import calendar, inbound, schemas, service
+from reminders import calendar, inbound, schemas, service, step_reminders
 from reminders.models import Appointment, Channel
 from reminders.reach import Configured, Reach, reach
 
@@ -32,6 +32,12 @@ calendar_blp = Blueprint(
     __name__,
     url_prefix="/api/v1",
     description="Calendar files and the member's private feed.",
+)
+step_reminders_blp = Blueprint(
+    "step_reminders",
+    __name__,
+    url_prefix="/api/v1/plan/steps",
+    description="What became of a plan step's reminders.",
 )
 webhooks_blp = Blueprint(
     "webhooks",
@@ -133,6 +139,20 @@ def list_reminders(args: dict[str, Any], appointment_id: str) -> dict[str, Any]:
     appointment = service.get_own(db, member.id, appointment_id)
     items, total = service.reminders_page(
         db, member, appointment, _configured(), args["page"], args["page_size"]
+    )
+    return envelope(items, total, args)
+
+
+@step_reminders_blp.route("/<id:step_id>/reminders", methods=["GET"])
+@login_required(Role.MEMBER)
+@step_reminders_blp.arguments(PageArgs, location="query")
+@step_reminders_blp.response(200, schemas.StepReminderPageSchema)
+def list_step_reminders(args: dict[str, Any], step_id: str) -> dict[str, Any]:
+    """The plan step's reminders, by due time, each with the state of every channel's
+    delivery and why one did not reach the member, as an appointment's are."""
+    db, member = get_session(), current_account()
+    items, total = step_reminders.reminders_page(
+        db, member, step_id, _configured(), args["page"], args["page_size"]
     )
     return envelope(items, total, args)
 

@@ -204,3 +204,17 @@ class ReminderSchema(ma.Schema):
 
 
 ReminderPageSchema = page_schema(ReminderSchema, "ReminderPage")
+
+
+class StepReminderSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    step_id = ma.fields.String(required=True)
+    occurrence_at = ma.fields.AwareDateTime(required=True, metadata={"description": "Due."})
+    remind_at = ma.fields.AwareDateTime(required=True)
+    offset = ma.fields.String(required=True)
+    state = ma.fields.String(required=True, metadata={"description": "Its best channel's."})
+    detail = ma.fields.String(allow_none=True)
+    channels = ma.fields.List(ma.fields.Nested(ReminderChannelSchema), required=True)
+
+
+StepReminderPageSchema = page_schema(StepReminderSchema, "StepReminderPage")

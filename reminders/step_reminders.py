@@ -3,8 +3,8 @@ reminders through the same outbox, offsets and channels as an appointment, of it
 kind (``NoticeKind.STEP_REMINDER``).
 
 A step is due at its local time, in its zone (the member's when it has none); a step with
-a date only is due by the end of that day, so "1 day before at 10:00" is 10:00 the day
-before. Steps use the appointments' default channels and day offsets (7, 3 and 1 days
+a date only is due by the end of that day of the member's own calendar, so "1 day before
+at 10:00" is 10:00 the day before. Steps use the appointments' default channels and day offsets (7, 3 and 1 days
 before at 10:00), and a step with a time also gets "2 hours before". A step that is done,
 skipped or no longer reminded, or whose goal is done or dropped, has its pending
 reminders cancelled; deleting a step deletes them (ON DELETE CASCADE).
@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.plans.models import REMINDABLE_STEPS, GoalStatus, PlanGoal, PlanStep
+from api.plans.service import get_step
 from api.sync import tracking
-from reminders import planning
+from reminders import deliveries, planning
 from reminders.models import NoticeKind, ReminderDelivery
+from reminders.reach import Configured
 from reminders.service import ALL_AHEAD, Plan, move_planned
 
 DAY_OFFSETS = ("7d@10:00", "3d@10:00", "1d@10:00")
@@ -40,6 +42,12 @@ def due_local(step: PlanStep) -> datetime | None:
     if step.due_date is None:
         return None
     return datetime.combine(step.due_date, step.due_time or END_OF_DAY)
+
+
+def zone_of(step: PlanStep, member: Account) -> str:
+    """The zone the step's due time is in. A date alone is a day of the member's own
+    calendar, wherever the step says it is."""
+    return (step.timezone if step.due_time is not None else None) or member.timezone
 
 
 def remindable(step: PlanStep, goal: PlanGoal | None) -> bool:
@@ -65,7 +73,7 @@ def _wanted(step: PlanStep, goal: PlanGoal | None, member: Account, now: datetim
         return wanted
     for planned in planning.plan(
         starts_local=starts,
-        timezone=step.timezone or member.timezone,
+        timezone=zone_of(step, member),
         recurrence=None,
         offsets=offsets_of(step),
         member_timezone=member.timezone,
@@ -127,6 +135,22 @@ def replan_member_steps(db: Session, member: Account, now: datetime) -> int:
     )
     replan_steps(db, member, steps, now)
     return len(steps)
+
+
+def reminders_page(
+    db: Session,
+    member: Account,
+    step_id: str,
+    configured: Configured,
+    page: int,
+    page_size: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the member's own step's reminders (404 for anyone else's step), by due
+    time, with their delivery states."""
+    step = get_step(db, member.id, step_id)
+    found, _ = deliveries.views(db, member, [step.id], configured, NoticeKind.STEP_REMINDER)
+    chosen = found[(page - 1) * page_size : page * page_size]
+    return [deliveries.as_json(view, member.locale) for view in chosen], len(found)
 
 
 def on_steps_changed(member: Any, *, db: Session, steps: list[PlanStep], now: datetime) -> None:

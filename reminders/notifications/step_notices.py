@@ -50,7 +50,7 @@ def describe_step_reminders(
             continue
         assert step.due_date is not None
         detailed = account.notification_detail == NotificationDetail.DETAILED
-        zone = ZoneInfo(step.timezone or account.timezone)
+        zone = ZoneInfo(step_reminders.zone_of(step, account))
         # The sealed title and bring list are opened only for a member who chose detailed text.
         bring = json.loads(step.bring_text) if detailed and step.bring_text else []
         notification = texts.step_reminder(

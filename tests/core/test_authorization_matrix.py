@@ -774,6 +774,11 @@ def verify_step_matches(client: FlaskClient, world: World, actor: str, response:
     assert response.get_json() == {"items": [], "page": 1, "page_size": 20, "total": 0}
 
 
+def verify_step_reminders(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    # The world's step has no due date: nothing is planned for it.
+    assert response.get_json() == {"items": [], "page": 1, "page_size": 50, "total": 0}
+
+
 def verify_step_read(client: FlaskClient, world: World, actor: str, response: Any) -> None:
     body = response.get_json()
     assert (body["id"], body["notes"], body["bring"]) == (
@@ -868,6 +873,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", STEP_RULE): Case(lambda w: w.step_id, {OWNER: 204}, verify=verify_step_gone),
     ("GET", STEP_RULE + "/matches"): Case(
         lambda w: w.step_id, {OWNER: 200}, verify=verify_step_matches
+    ),
+    ("GET", STEP_RULE + "/reminders"): Case(
+        lambda w: w.step_id, {OWNER: 200}, verify=verify_step_reminders
     ),
     # Mentors reply; the member who owns the check-in has no use for this route (404).
     ("POST", CHECKIN + "/responses"): Case(

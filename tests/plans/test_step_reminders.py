@@ -202,7 +202,79 @@ def test_a_russian_member_gets_the_step_reminder_in_russian(app, client, account
     [row] = [
         r for r in _rows(app, step["id"]) if r.offset_key == "1d@10:00" and str(r.channel) == "push"
     ]
-    assert _dispatch(app, row.due_at) == 1
-    [message] = push.wait_for(1)
-    assert message.json["body"] != "Reminder: a step of your plan is due tomorrow"
-    assert any("\u0400" <= ch <= "\u04ff" for ch in message.json["body"])  # Cyrillic
+    _dispatch(app, row.due_at)  # the 7- and 3-day reminders were due too: all go out
+    messages = push.wait_for(3)
+    bodies = {m.json["body"] for m in messages}
+    assert "Reminder: a step of your plan is due tomorrow" not in bodies
+    assert all(any("\u0400" <= ch <= "\u04ff" for ch in body) for body in bodies)  # Cyrillic
+
+
+def test_the_member_sees_what_became_of_each_step_reminder(app, client, accounts, push, twilio):
+    person = _member(client, accounts, push)
+    step = _step(client, person, _goal(client, person), due_date="2027-03-10")
+    path = f"/api/v1/plan/steps/{step['id']}/reminders"
+    page = client.get(path, headers=person.headers).get_json()
+    assert page["total"] == 3
+    assert [r["offset"] for r in page["items"]] == ["7d@10:00", "3d@10:00", "1d@10:00"]
+    assert {r["state"] for r in page["items"]} == {"planned"}
+    assert all(r["step_id"] == step["id"] and "appointment_id" not in r for r in page["items"])
+
+    twilio.block("+14155550123")  # the carrier refuses this number from now on
+    first = min(r.due_at for r in _rows(app, step["id"]))
+    _dispatch(app, first)
+    [sent, *_] = client.get(path, headers=person.headers).get_json()["items"]
+    by_channel = {c["channel"]: c for c in sent["channels"]}
+    assert by_channel["push"]["state"] == "sent"
+    assert by_channel["sms"]["state"] in ("gave_up", "skipped", "failed")
+    assert by_channel["sms"]["detail"]  # said in plain words, not left silent
+
+    other = accounts.register()
+    assert client.get(path, headers=other.headers).status_code == 404
+
+
+def test_a_new_time_zone_moves_the_step_reminders(app, client, accounts, push):
+    person = _member(client, accounts, push)
+    step = _step(
+        client, person, _goal(client, person), due_date="2027-03-10", timezone="America/Chicago"
+    )
+    [before] = {r.due_at for r in _rows(app, step["id"]) if r.offset_key == "1d@10:00"}
+    response = client.patch(
+        "/api/v1/me", headers=person.headers, json={"timezone": "America/New_York"}
+    )
+    assert response.status_code == 200
+    pending = [r for r in _rows(app, step["id"]) if r.state == DeliveryState.PENDING]
+    [after] = {r.due_at for r in pending if r.offset_key == "1d@10:00"}
+    # 10:00 on the member's own clock: an hour earlier in New York than in Chicago.
+    assert before - after == timedelta(hours=1)
+
+
+def test_a_step_pushed_from_the_phone_is_reminded_as_one_made_over_rest(
+    app, client, accounts, push
+):
+    from tests.sync.helpers import pull
+    from tests.sync.helpers import push as sync_push
+
+    person = _member(client, accounts, push)
+    goal = _goal(client, person)
+    record = {
+        "id": "phone-step-1",
+        "goal_id": goal["id"],
+        "title": "Pick up my ID",
+        "notes": "",
+        "status": "todo",
+        "due_date": "2027-03-10",
+        "due_time": None,
+        "timezone": None,
+        "remind": True,
+        "bring": "[]",
+        "position": 0,
+        "listing_id": None,
+        "appointment_id": None,
+        "created_at": 0,
+        "updated_at": 0,
+        "_status": "created",
+        "_changed": "",
+    }
+    changes = {"plan_steps": {"created": [record], "updated": [], "deleted": []}}
+    assert sync_push(client, person, changes, pull(client, person)["timestamp"]) == {}
+    assert len(_rows(app, "phone-step-1")) == 6

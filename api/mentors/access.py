@@ -24,8 +24,10 @@ from api.accounts.models import Account
 from api.checkins.models import Checkin
 from api.core.errors import Problem, not_found
 from api.core.pagination import paginate
-from api.mentors.models import CHECKIN_SCOPES, AccessLogEntry, Grant, Scope
+from api.mentors.models import CHECKIN_SCOPES, PLAN_SCOPES, AccessLogEntry, Grant, Scope
 from api.mentors.service import active_grant, in_force
+from api.plans import sharing
+from api.plans.models import PlanStep
 
 
 class Purpose(enum.StrEnum):
@@ -34,6 +36,8 @@ class Purpose(enum.StrEnum):
     READ_CHECKINS = "checkins.read"
     READ_APPOINTMENTS = "appointments.read"
     RESPOND = "checkins.respond"
+    READ_PLAN = "plan.read"
+    SUGGEST = "plan.suggest"
 
 
 # Fields each scope reveals. Identity and timing of a visible check-in are always shown.
@@ -68,6 +72,15 @@ class Access:
         return not (self.scopes & CHECKIN_SCOPES)
 
     @property
+    def shows_plan(self) -> bool:
+        return bool(self.scopes & PLAN_SCOPES)
+
+    @property
+    def whole_plan(self) -> bool:
+        """plan.full: why, notes, bring and links too; plan.progress never shows them."""
+        return Scope.PLAN_FULL in self.scopes
+
+    @property
     def since(self) -> datetime | None:
         return None if self.grant.share_history else self.grant.created_at
 
@@ -82,6 +95,8 @@ def authorize(
     scopes = frozenset(grant.scopes)
     if purpose is Purpose.READ_APPOINTMENTS:
         allowed = Scope.APPOINTMENT_TIMES in scopes
+    elif purpose in (Purpose.READ_PLAN, Purpose.SUGGEST):
+        allowed = bool(scopes & PLAN_SCOPES)
     else:
         allowed = bool(scopes & (CHECKIN_SCOPES | {Scope.HELP_ALERTS}))
     if not allowed:
@@ -155,6 +170,54 @@ def shared_appointments(
     appointments, total = reader(db, member_id, page, page_size)
     log(db, access, "appointments.list", [a["id"] for a in appointments], now)
     return appointments, total
+
+
+def shared_plan(db: Session, mentor: Account, member_id: str, now: datetime) -> dict[str, Any]:
+    """The mentee's plan as the grant's plan scope shows it (plan.progress: never why,
+    notes or bring); every read is logged with the goals and steps shown."""
+    access = authorize(db, mentor, member_id, Purpose.READ_PLAN, now)
+    plan, shown = sharing.shared_plan(db, member_id, access.whole_plan)
+    log(db, access, "plan.read", shown, now)
+    return {"member_id": member_id, "scope": _plan_scope(access), **plan}
+
+
+def _plan_scope(access: Access) -> str:
+    return Scope.PLAN_FULL.value if access.whole_plan else Scope.PLAN_PROGRESS.value
+
+
+def may_suggest(db: Session, mentor: Account, member_id: str, now: datetime) -> Access:
+    """A mentor with either plan scope may suggest a step. Not logged: a suggestion is a
+    write the member reads in full, with who made it, in her own list."""
+    return authorize(db, mentor, member_id, Purpose.SUGGEST, now)
+
+
+def synced_plan_steps(
+    db: Session,
+    mentor: Account,
+    changed: Callable[[Any], Any],
+    now: datetime,
+    whole: Callable[[Grant], bool],
+) -> list[tuple[dict[str, Any], PlanStep, Grant]]:
+    """For a mentor's sync: the steps each grant in force with a plan scope shows, changed
+    (the step or its goal) inside the sync window, or all of them for a grant ``whole``
+    names; shaped by scope and logged like every mentor read. Each step comes with its
+    goal's shared fields (``goal``)."""
+    shown: list[tuple[dict[str, Any], PlanStep, Grant]] = []
+    grants = db.scalars(
+        select(Grant).where(Grant.mentor_id == mentor.id, in_force(now)).order_by(Grant.id)
+    )
+    for grant in grants:
+        access = Access(grant, frozenset(grant.scopes))
+        if not access.shows_plan:
+            continue
+        steps = sharing.steps_changed(db, grant.member_id, None if whole(grant) else changed)
+        if steps:
+            log(db, access, "plan.sync", [s.id for s in steps], now)
+        goals = sharing.goal_fields(db, steps)
+        for step in steps:
+            fields = sharing.shape_step(step, access.whole_plan)
+            shown.append(({**fields, "goal": goals[step.goal_id]}, step, grant))
+    return shown
 
 
 def checkin_to_respond_to(db: Session, mentor: Account, checkin_id: str, now: datetime) -> Checkin:
@@ -257,6 +320,23 @@ def synced_checkins(
             log(db, access, "checkins.sync", [c.id for c in checkins], now)
         shown += [(shape_checkin(c, access), c, grant) for c in checkins]
     return shown
+
+
+def _grants_in_force(db: Session, mentor_id: str, member_id: str, now: datetime) -> list[Access]:
+    grants = db.scalars(
+        select(Grant).where(
+            Grant.member_id == member_id, Grant.mentor_id == mentor_id, in_force(now)
+        )
+    )
+    return [Access(g, frozenset(g.scopes)) for g in grants]
+
+
+def plan_visible_to(db: Session, mentor_id: str, member_id: str, now: datetime) -> Any:
+    """The condition on ``PlanStep`` of what this mentor may see of this member's plan now
+    (false when no grant in force has a plan scope)."""
+    if any(a.shows_plan for a in _grants_in_force(db, mentor_id, member_id, now)):
+        return PlanStep.member_id == member_id
+    return false()
 
 
 def visible_to(db: Session, mentor_id: str, member_id: str, now: datetime) -> Any:

@@ -18,9 +18,13 @@ class Scope(enum.StrEnum):
     CHECKIN_FULL = "checkins.full"
     APPOINTMENT_TIMES = "appointments.times"
     HELP_ALERTS = "help_alerts"
+    # The reentry plan: goals and steps, titles, statuses and dates; or all of it.
+    PLAN_PROGRESS = "plan.progress"
+    PLAN_FULL = "plan.full"
 
 
 CHECKIN_SCOPES = {Scope.CHECKIN_MOOD, Scope.CHECKIN_NEEDS, Scope.CHECKIN_FULL}
+PLAN_SCOPES = {Scope.PLAN_PROGRESS, Scope.PLAN_FULL}
 
 
 class Invite(IdMixin, Base):

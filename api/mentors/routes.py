@@ -9,11 +9,13 @@ from flask_smorest import Blueprint
 
 from api.accounts.auth import current_account, login_required
 from api.accounts.models import Role
+from api.core.claims import created_or_retried
 from api.core.db import get_session, utcnow
 from api.core.errors import not_found
 from api.core.extensions import limiter
 from api.core.pagination import PageArgs, envelope
 from api.mentors import access, schemas, service
+from api.plans import suggestion_schemas, suggestions
 
 invites_blp = Blueprint(
     "invites", __name__, url_prefix="/api/v1/invites", description="A member invites a mentor."
@@ -162,6 +164,34 @@ def mentee_appointments(args: dict[str, Any], member_id: str) -> dict[str, Any]:
         get_session(), current_account(), member_id, utcnow(), **args
     )
     return envelope(items, total, args)
+
+
+@mentees_blp.route("/<id:member_id>/plan", methods=["GET"])
+@login_required(Role.MENTOR)
+@mentees_blp.response(200, schemas.SharedPlanSchema)
+def mentee_plan(member_id: str) -> Any:
+    """A mentee's plan (with plan.progress or plan.full only): plan.progress shows goals,
+    step titles, statuses, dates and the count of steps done, never why, notes or bring."""
+    return access.shared_plan(get_session(), current_account(), member_id, utcnow())
+
+
+@mentees_blp.route("/<id:member_id>/plan/suggestions", methods=["POST"])
+@login_required(Role.MENTOR)
+@limiter.limit(
+    lambda: current_app.config.get("RATELIMIT_PLAN_SUGGESTIONS", "30/hour"),
+    key_func=_account_key,
+    scope="plan-suggestions",
+)
+@mentees_blp.arguments(suggestion_schemas.SuggestionCreateSchema)
+@created_or_retried(mentees_blp, suggestion_schemas.SuggestionSchema)
+def suggest_step(body: dict[str, Any], member_id: str) -> Any:
+    """Suggest a step (with either plan scope). It changes nothing in the plan until the
+    member accepts it. A retry with the same client id answers the same suggestion."""
+    db, mentor, now = get_session(), current_account(), utcnow()
+    # Not a read (the member sees every suggestion, and who made it): not logged.
+    allowed = access.may_suggest(db, mentor, member_id, now)
+    suggestion, created = suggestions.suggest(db, member_id, mentor.id, allowed.grant.id, body, now)
+    return suggestions.views(db, [suggestion])[0], created
 
 
 @access_log_blp.route("/access-log", methods=["GET"])

@@ -26,7 +26,10 @@ def _scopes(**kwargs: Any) -> ma.fields.List[Any]:
         metadata={
             "description": "checkins.mood: mood only; checkins.needs: needs; checkins.full: "
             "the whole check-in; appointments.times: appointment times and status; "
-            "help_alerts: be told when the member asks for help."
+            "help_alerts: be told when the member asks for help; plan.progress: the plan's "
+            "goals and steps (titles, statuses, dates, the count of steps done), never why, "
+            "notes or bring; plan.full: the whole plan. Either plan scope lets the mentor "
+            "suggest a step."
         },
         **kwargs,
     )
@@ -139,6 +142,51 @@ class SharedAppointmentSchema(ma.Schema):
     ends_at = ma.fields.String(allow_none=True)
     timezone = ma.fields.String(required=True)
     status = ma.fields.String(required=True)
+
+
+class SharedProgressSchema(ma.Schema):
+    done = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True, metadata={"description": "Steps not skipped."})
+
+
+class SharedStepSchema(ma.Schema):
+    """A step as a plan scope shows it: notes, bring and links only under plan.full."""
+
+    id = ma.fields.String(required=True)
+    goal_id = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    due_date = ma.fields.Date(allow_none=True)
+    due_time = ma.fields.String(allow_none=True, metadata={"example": "09:30"})
+    timezone = ma.fields.String(allow_none=True)
+    position = ma.fields.Integer(required=True)
+    notes = ma.fields.String(allow_none=True)
+    bring = ma.fields.List(ma.fields.String())
+    listing_id = ma.fields.String(allow_none=True)
+    appointment_id = ma.fields.String(allow_none=True)
+
+
+class SharedGoalSchema(ma.Schema):
+    """A goal as a plan scope shows it: why only under plan.full."""
+
+    id = ma.fields.String(required=True)
+    area = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    target_date = ma.fields.Date(allow_none=True)
+    position = ma.fields.Integer(required=True)
+    why = ma.fields.String(allow_none=True)
+    progress = ma.fields.Nested(SharedProgressSchema, required=True)
+    steps = ma.fields.List(ma.fields.Nested(SharedStepSchema), required=True)
+
+
+class SharedPlanSchema(ma.Schema):
+    """The mentee's plan; ``progress`` is the member's own count of steps done."""
+
+    member_id = ma.fields.String(required=True)
+    scope = ma.fields.String(required=True, metadata={"example": "plan.progress"})
+    progress = ma.fields.Nested(SharedProgressSchema, required=True)
+    goals = ma.fields.List(ma.fields.Nested(SharedGoalSchema), required=True)
 
 
 class AccessLogEntrySchema(ma.Schema):

@@ -1,31 +1,31 @@
 """The mentors domain's synced tables: ``grants`` (pull only, for members and for
-mentors) and, for mentors, ``shared_checkins`` (pull only, only the granted fields).
+mentors) and, for mentors, ``shared_checkins`` and ``shared_plan_steps`` (pull only, only
+the granted fields).
 
 Every pull is incremental, and leaves the phone in the state the grants allow whether or
 not it honours ``experimentalStrategy``:
 - a grant made or changed re-sends every check-in it shows, whole (ungranted fields null);
 - a check-in that leaves a mentor's view (grant revoked, narrowed, expired; help withdrawn;
-  check-in deleted; member erased) is named in that mentor's ``deleted``. Only ids sent
-  to the mentor's phones are named (``HeldRecord``), never a check-in they did not see.
+  check-in deleted; member erased) is named in that mentor's ``deleted``, as is a plan
+  step (no plan scope any more, step or goal deleted). Only ids sent to the mentor's
+  phones are named (``HeldRecord``, ``api.mentors.held``), never one they did not see.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from api.accounts.models import Account, Role
+from api.accounts.models import Account
 from api.accounts.service import display_names
-from api.checkins.models import Checkin
-from api.core.db import in_chunks, insert_ignoring_conflicts, utcnow
-from api.mentors import access
+from api.mentors import access, held
+from api.mentors.held import SHARED, SHARED_PLAN
 from api.mentors.models import Grant
 from api.mentors.service import in_force
 from api.sync import registry
-from api.sync.models import HeldRecord, Tombstone
 from api.sync.registry import Changes, Pull, SyncTable, joined, ms
 
 GRANT_COLUMNS: dict[str, registry.ColumnType] = {
@@ -38,7 +38,6 @@ GRANT_COLUMNS: dict[str, registry.ColumnType] = {
     "revoked_at": "number",
     "in_force": "boolean",
 }
-SHARED = "shared_checkins"
 SHARED_COLUMNS: dict[str, registry.ColumnType] = {
     "member_id": "string",
     "member_name": "string",
@@ -50,6 +49,22 @@ SHARED_COLUMNS: dict[str, registry.ColumnType] = {
     "wins": "string",
     "note": "string",
     "place": "string",
+}
+# One record per step a grant with a plan scope shows, with its goal's area, title and
+# status. notes and bring travel only under plan.full; null under plan.progress.
+SHARED_PLAN_COLUMNS: dict[str, registry.ColumnType] = {
+    "member_id": "string",
+    "member_name": "string",
+    "goal_id": "string",
+    "goal_area": "string",
+    "goal_title": "string",
+    "goal_status": "string",
+    "title": "string",
+    "status": "string",
+    "due_date": "string",
+    "position": "number",
+    "notes": "string",
+    "bring": "string",
 }
 
 
@@ -118,17 +133,22 @@ def _pull_mentor_grants(pull: Pull) -> Changes:
     return changes
 
 
-def _pull_shared(pull: Pull) -> Changes:
-    """Check-ins changed in the window, and every check-in of a grant made or changed in
-    it (its scopes are new: each record goes out whole, ungranted fields null, so a
-    narrowed grant leaves no field behind); what left the view, in ``deleted``."""
-    regranted = set(
+def _regranted(pull: Pull) -> set[str]:
+    """The mentor's grants made or changed in the window: their views are new."""
+    return set(
         pull.db.scalars(
             select(Grant.id).where(
                 Grant.mentor_id == pull.account.id, pull.changed(Grant.sync_version)
             )
         )
     )
+
+
+def _pull_shared(pull: Pull) -> Changes:
+    """Check-ins changed in the window, and every check-in of a grant made or changed in
+    it (its scopes are new: each record goes out whole, ungranted fields null, so a
+    narrowed grant leaves no field behind); what left the view, in ``deleted``."""
+    regranted = _regranted(pull)
     shown = access.synced_checkins(
         pull.db, pull.account, pull.changed, pull.until_time, lambda g: g.id in regranted
     )
@@ -150,154 +170,44 @@ def _pull_shared(pull: Pull) -> Changes:
         changes.add(raw, new)
     gone = pull.for_deletions()
     if not gone.full:
-        changes.deleted = gone.tombstones(SHARED) + _expired_views(gone)
+        changes.deleted = gone.tombstones(SHARED) + held.expired_views(held.CHECKINS, gone)
     return changes
 
 
-def _expired_views(gone: Pull) -> list[str]:
-    """Held check-ins of members whose grant ended inside the window with no write (it
-    expired): named in ``deleted`` of every phone whose window holds the moment."""
-    members = set(
-        gone.db.scalars(
-            select(Grant.member_id).where(
-                Grant.mentor_id == gone.account.id, gone.passed(Grant.expires_at)
-            )
-        )
+def _pull_shared_plan(pull: Pull) -> Changes:
+    """Steps changed in the window (or whose goal changed), and every step of a grant made
+    or changed in it, whole (notes and bring null unless plan.full, so a narrowed grant
+    leaves neither behind); what left the view, in ``deleted``."""
+    regranted = _regranted(pull)
+    shown = access.synced_plan_steps(
+        pull.db, pull.account, pull.changed, pull.until_time, lambda g: g.id in regranted
     )
-    return [
-        i
-        for member_id in sorted(members)
-        for i in _hidden(gone.db, gone.account.id, member_id, gone.until_time)
-    ]
-
-
-def _hidden(
-    db: Session, mentor_id: str, member_id: str, now: datetime, among: list[str] | None = None
-) -> list[str]:
-    """Ids this mentor's phones hold of this member (``among`` these, when given) that the
-    mentor may no longer see."""
-    visible = access.visible_to(db, mentor_id, member_id, now)
-    held = select(HeldRecord.record_id).where(
-        HeldRecord.account_id == mentor_id,
-        HeldRecord.table_name == SHARED,
-        HeldRecord.subject_id == member_id,
-        ~exists().where(Checkin.id == HeldRecord.record_id, visible),
-    )
-    if among is None:
-        return list(db.scalars(held))
-    return [
-        i
-        for chunk in in_chunks(among)
-        for i in db.scalars(held.where(HeldRecord.record_id.in_(chunk)))
-    ]
-
-
-def _tell_hidden(
-    db: Session, mentor_id: str, member_id: str, among: list[str] | None = None
-) -> bool:
-    """Tombstones, addressed to the mentor, for what their phones hold and may no longer
-    see; those records are no longer held. True when there were any."""
-    hidden = _hidden(db, mentor_id, member_id, utcnow(), among)
-    for chunk in in_chunks(hidden):
-        db.add_all(Tombstone(table_name=SHARED, record_id=i, account_id=mentor_id) for i in chunk)
-        db.execute(
-            delete(HeldRecord).where(
-                HeldRecord.account_id == mentor_id,
-                HeldRecord.table_name == SHARED,
-                HeldRecord.record_id.in_(chunk),
-            )
-        )
-    return bool(hidden)
-
-
-def _holders(db: Session, member_ids: set[str]) -> list[tuple[str, str]]:
-    """(mentor, member) pairs where the mentor's phones hold some of the member's records."""
-    pairs: set[tuple[str, str]] = set()
-    for chunk in in_chunks(sorted(member_ids)):
-        pairs.update(
-            (mentor_id, member_id)
-            for member_id, mentor_id in db.execute(
-                select(HeldRecord.subject_id, HeldRecord.account_id)
-                .where(
-                    HeldRecord.table_name == SHARED,
-                    HeldRecord.subject_id.in_(chunk),
-                )
-                .distinct()
-            )
-        )
-    return sorted(pairs)
-
-
-def _holders_of(db: Session, record_ids: list[str]) -> dict[tuple[str, str], list[str]]:
-    """{(mentor, member): [held ids]} among these check-in ids."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for chunk in in_chunks(record_ids):
-        for mentor_id, member_id, record_id in db.execute(
-            select(HeldRecord.account_id, HeldRecord.subject_id, HeldRecord.record_id).where(
-                HeldRecord.table_name == SHARED,
-                HeldRecord.record_id.in_(chunk),
-            )
-        ):
-            found.setdefault((mentor_id, member_id), []).append(record_id)
-    return found
-
-
-def views_may_shrink(db: Session, pending: set[str]) -> bool:
-    """Before a transaction that changed check-ins or grants commits (under the clock's
-    lock): tombstones for every held check-in that left its mentor's view (the in-app help
-    alerts have their own hook, ``reminders.notifications.inbox.withdrawn``). A changed or
-    deleted grant checks all that its member's mentors hold; a changed or deleted
-    check-in checks only itself (one indexed lookup when no mentor holds it)."""
-    whole: set[str] = set()  # members whose grants changed
-    checkins: list[str] = []  # check-ins changed or deleted
-    if "checkins" in pending:
-        checkins += db.scalars(select(Checkin.id).where(Checkin.sync_version.is_(None)))
-    if "grants" in pending:
-        whole.update(db.scalars(select(Grant.member_id).where(Grant.sync_version.is_(None))))
-    if "sync_tombstones" in pending:
-        for table, record_id, account_id in db.execute(
-            select(Tombstone.table_name, Tombstone.record_id, Tombstone.account_id).where(
-                Tombstone.sync_version.is_(None), Tombstone.table_name.in_(("checkins", "grants"))
-            )
-        ):
-            if table == "grants" and account_id is not None:
-                whole.add(account_id)
-            elif table == "checkins":
-                checkins.append(record_id)
-    wrote = False
-    for mentor_id, member_id in _holders(db, whole) if whole else []:
-        wrote = _tell_hidden(db, mentor_id, member_id) or wrote
-    for (mentor_id, member_id), held in _holders_of(db, checkins).items():
-        if member_id not in whole:
-            wrote = _tell_hidden(db, mentor_id, member_id, held) or wrote
-    return wrote
-
-
-def _remember_sent(db: Session, mentor: Account, sent: Changes) -> None:
-    """What went to the mentor's phone is held; anything of it that a writer hid after
-    the pull's snapshot is told at once (this runs under the clock's lock)."""
-    rows = [
-        {
-            "account_id": mentor.id,
-            "table_name": SHARED,
-            "record_id": raw["id"],
-            "subject_id": raw["member_id"],
+    names = display_names(pull.db, {step.member_id for _, step, _ in shown})
+    changes = Changes()
+    for fields, step, grant in shown:
+        goal = fields["goal"]
+        bring = fields.get("bring")
+        raw: registry.Raw = {
+            "id": step.id,
+            "member_id": step.member_id,
+            "member_name": names.get(step.member_id),
+            "goal_id": step.goal_id,
+            "goal_area": goal["area"],
+            "goal_title": goal["title"],
+            "goal_status": goal["status"],
+            "title": fields["title"],
+            "status": str(fields["status"]),
+            "due_date": fields["due_date"].isoformat() if fields["due_date"] else None,
+            "position": fields["position"],
+            "notes": fields.get("notes"),
+            "bring": json.dumps(bring) if bring is not None else None,
         }
-        for raw in sent.created + sent.updated
-    ]
-    for chunk in in_chunks(rows):
-        insert_ignoring_conflicts(db, HeldRecord, chunk, ["account_id", "table_name", "record_id"])
-    for member_id in sorted({row["subject_id"] for row in rows}):
-        _tell_hidden(db, mentor.id, member_id)
-
-
-def forget_erased(db: Session, account: Account) -> None:
-    """An erased member's shared check-ins leave every mentor's phone by id; an erased
-    mentor's record of what they held goes."""
-    if account.role == Role.MEMBER:
-        for mentor_id, member_id in _holders(db, {account.id}):
-            _tell_hidden(db, mentor_id, member_id)
-    db.execute(delete(HeldRecord).where(HeldRecord.account_id == account.id))
+        new = pull.is_new(step.sync_created) or pull.is_new(grant.sync_created)
+        changes.add(raw, new)
+    gone = pull.for_deletions()
+    if not gone.full:
+        changes.deleted = gone.tombstones(SHARED_PLAN) + held.expired_views(held.PLAN_STEPS, gone)
+    return changes
 
 
 def renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> None:
@@ -314,5 +224,18 @@ def renamed(account: Account, *, db: Session, changed: set[str], now: Any) -> No
 TABLES = (
     SyncTable("grants", "member", GRANT_COLUMNS, _pull_member_grants),
     SyncTable("grants", "mentor", GRANT_COLUMNS, _pull_mentor_grants),
-    SyncTable(SHARED, "mentor", SHARED_COLUMNS, _pull_shared, after_pull=_remember_sent),
+    SyncTable(
+        SHARED,
+        "mentor",
+        SHARED_COLUMNS,
+        _pull_shared,
+        after_pull=held.remember_sent(held.CHECKINS),
+    ),
+    SyncTable(
+        SHARED_PLAN,
+        "mentor",
+        SHARED_PLAN_COLUMNS,
+        _pull_shared_plan,
+        after_pull=held.remember_sent(held.PLAN_STEPS),
+    ),
 )

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
-from api.plans import service
-from api.plans.models import PlanGoal, PlanStep
+from api.plans import service, suggestions
+from api.plans.models import PlanGoal, PlanStep, PlanSuggestion
 
 
 def export_plan(db: Session, account: Account) -> dict[str, Any]:
@@ -26,11 +26,18 @@ def export_plan(db: Session, account: Account) -> dict[str, Any]:
     by_goal: dict[str, list[dict[str, Any]]] = {}
     for step in steps:
         by_goal.setdefault(step.goal_id, []).append(service.step_view(step))
+    suggested = db.scalars(
+        select(PlanSuggestion)
+        .where(PlanSuggestion.member_id == account.id)
+        .order_by(PlanSuggestion.created_at, PlanSuggestion.id)
+    ).all()
     return {
         "plan": {
             "goals": [
                 {**view, "steps": by_goal.get(view["id"], [])}
                 for view in service.goal_views(db, goals)
-            ]
+            ],
+            # Mentors' suggestions to this member, decrypted, whatever became of them.
+            "suggestions": suggestions.views(db, list(suggested)),
         }
     }

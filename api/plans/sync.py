@@ -1,5 +1,6 @@
-"""The plan's synced tables: ``plan_goals`` and ``plan_steps``, the member's own, pushable.
-Pushed records go through the same schemas and operations as REST (docs/plans.md)."""
+"""The plan's synced tables: ``plan_goals`` and ``plan_steps``, the member's own, pushable
+(pushed records go through the same schemas and operations as REST), and
+``plan_suggestions``, pull only: the member accepts or declines over REST (docs/plans.md)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import Account
 from api.core.errors import Problem
-from api.plans import schemas, service
-from api.plans.models import PlanGoal, PlanStep
+from api.plans import schemas, service, suggestions
+from api.plans.models import PlanGoal, PlanStep, PlanSuggestion
 from api.sync import registry
 from api.sync.registry import Changes, Pull, Pusher, Rejected, SyncTable, ms
 
@@ -42,6 +43,16 @@ STEP_COLUMNS: dict[str, registry.ColumnType] = {
     "appointment_id": "string",
     "created_at": "number",
     "updated_at": "number",
+}
+SUGGESTION_COLUMNS: dict[str, registry.ColumnType] = {
+    "mentor_name": "string",
+    "goal_id": "string",
+    "title": "string",
+    "notes": "string",
+    "status": "string",
+    "step_id": "string",
+    "created_at": "number",
+    "decided_at": "number",
 }
 GOAL_PUSHED = ("area", "title", "why", "status", "target_date", "position")
 STEP_PUSHED = (
@@ -91,6 +102,23 @@ def _pull_steps(pull: Pull) -> Changes:
     return registry.owned(
         pull, "plan_steps", PlanStep, "member_id", lambda _db, rows: [step_raw(r) for r in rows]
     )
+
+
+def _suggestion_raws(db: Session, rows: list[PlanSuggestion]) -> list[registry.Raw]:
+    return [
+        {
+            **{name: view[name] for name in ("id", "mentor_name", "goal_id", "title", "notes")},
+            "status": str(view["status"]),
+            "step_id": view["step_id"],
+            "created_at": ms(view["created_at"]),
+            "decided_at": ms(view["decided_at"]),
+        }
+        for view in suggestions.views(db, rows)
+    ]
+
+
+def _pull_suggestions(pull: Pull) -> Changes:
+    return registry.owned(pull, "plan_suggestions", PlanSuggestion, "member_id", _suggestion_raws)
 
 
 def _fields(raw: registry.Raw, pushed: tuple[str, ...]) -> dict[str, Any]:
@@ -190,4 +218,5 @@ TABLES = (
         _pull_steps,
         Pusher(PlanStep, "member_id", _prepare_step, _save_step, _delete_step),
     ),
+    SyncTable("plan_suggestions", "member", SUGGESTION_COLUMNS, _pull_suggestions),
 )

@@ -77,6 +77,7 @@ ALL_SCOPES = [
     "checkins.mood",
     "checkins.needs",
     "help_alerts",
+    "plan.full",
 ]
 MADE_UP_ID = "nothing-has-this-id-0000"
 LISTING_NAME = "Second Chance Pantry"
@@ -132,6 +133,7 @@ class World:
     a_saved_at: str
     goal_id: str
     step_id: str
+    suggestion_id: str
 
     @property
     def member_a(self) -> str:
@@ -227,6 +229,9 @@ def job_posting(app: Flask, organization_id: str, title: str, valid_through: dat
 
 
 GOAL = {"area": "id_documents", "title": "Get my state ID", "why": "Needed for the lease"}
+# A's goal a suggestion is accepted into: a fixed (client-chosen) id, as a body names it.
+SUGGESTION_GOAL = {"id": "goal-for-suggestions", "area": "housing", "title": "A room"}
+SUGGESTION = {"title": "Ask the clerk about the fee waiver", "notes": "Form 12-B"}
 STEP = {"title": "Birth certificate", "notes": "County office", "bring": ["Release papers"]}
 
 LISTING = {
@@ -317,6 +322,16 @@ def build_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any)
         client.post(f"/api/v1/plan/goals/{goal_id}/steps", json=STEP, headers=a.headers), 201
     )["id"]
     ok(client.post("/api/v1/plan/goals", json=GOAL, headers=b.headers), 201)
+    # A mentor's suggestion to A, not yet answered; and A's goal to accept it into.
+    ok(client.post("/api/v1/plan/goals", json=SUGGESTION_GOAL, headers=a.headers), 201)
+    suggestion_id = ok(
+        client.post(
+            f"/api/v1/mentees/{a.account_id}/plan/suggestions",
+            json=SUGGESTION,
+            headers=granted.headers,
+        ),
+        201,
+    )["id"]
 
     people = {
         OWNER: a,
@@ -352,6 +367,7 @@ def build_world(app: Flask, client: FlaskClient, accounts: Accounts, clock: Any)
         a_saved_at=a_saved["saved_at"],
         goal_id=goal_id,
         step_id=step_id,
+        suggestion_id=suggestion_id,
     )
 
 
@@ -395,6 +411,7 @@ def world_state(client: FlaskClient, world: World) -> dict[str, Any]:
         "goals": (OWNER, "/api/v1/plan/goals"),
         "b_goals": (MEMBER_B, "/api/v1/plan/goals"),
         "step": (OWNER, f"/api/v1/plan/steps/{world.step_id}"),
+        "suggestions": (OWNER, "/api/v1/plan/suggestions"),
     }
     return {
         name: comparable(client.get(path, headers=world.headers[reader]))
@@ -799,6 +816,52 @@ def verify_step_gone(client: FlaskClient, world: World, actor: str, response: An
     assert ok(_get(client, world, f"/api/v1/plan/goals/{world.goal_id}"))["progress"]["total"] == 0
 
 
+def verify_mentee_plan(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    body = response.get_json()
+    goals = {g["id"]: g for g in body["goals"]}
+    assert body["member_id"] == world.member_a and body["scope"] == "plan.full"
+    assert set(goals) == {world.goal_id, SUGGESTION_GOAL["id"]}
+    assert goals[world.goal_id]["why"] == GOAL["why"]
+    assert [s["id"] for s in goals[world.goal_id]["steps"]] == [world.step_id]
+    log = ok(_get(client, world, "/api/v1/me/access-log"))["items"]
+    assert [(e["mentor_id"], e["action"]) for e in log] == [
+        (world.people[MENTOR_GRANTED].account_id, "plan.read")
+    ]
+
+
+def suggestions_of_a(client: FlaskClient, world: World) -> dict[str, Any]:
+    items = ok(_get(client, world, "/api/v1/plan/suggestions"))["items"]
+    return {s["id"]: s for s in items}
+
+
+def verify_suggestion_made(client: FlaskClient, world: World, actor: str, response: Any) -> None:
+    body = response.get_json()
+    assert (body["title"], body["status"]) == ("Call the county clerk", "pending")
+    assert body["mentor_id"] == world.people[MENTOR_GRANTED].account_id
+    assert set(suggestions_of_a(client, world)) == {world.suggestion_id, body["id"]}
+    # It changed nothing in the plan.
+    steps = ok(_get(client, world, f"/api/v1/plan/goals/{world.goal_id}/steps"))["items"]
+    assert [s["id"] for s in steps] == [world.step_id]
+
+
+def verify_suggestion_accepted(
+    client: FlaskClient, world: World, actor: str, response: Any
+) -> None:
+    body = response.get_json()
+    assert (body["id"], body["status"]) == (world.suggestion_id, "accepted")
+    step = ok(_get(client, world, f"/api/v1/plan/steps/{body['step_id']}"))
+    assert (step["goal_id"], step["title"]) == (SUGGESTION_GOAL["id"], SUGGESTION["title"])
+
+
+def verify_suggestion_declined(
+    client: FlaskClient, world: World, actor: str, response: Any
+) -> None:
+    assert response.get_json()["status"] == "declined"
+    assert suggestions_of_a(client, world)[world.suggestion_id]["status"] == "declined"
+    steps = ok(_get(client, world, f"/api/v1/plan/goals/{SUGGESTION_GOAL['id']}/steps"))
+    assert steps["items"] == []
+
+
 APPOINTMENT = "/api/v1/appointments/<id:appointment_id>"
 CHECKIN = "/api/v1/checkins/<id:checkin_id>"
 GRANT = "/api/v1/grants/<id:grant_id>"
@@ -903,6 +966,22 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/api/v1/mentees/<id:member_id>/appointments"): Case(
         _member_a, {MENTOR_GRANTED: 200}, verify=verify_mentee_appointments
+    ),
+    ("GET", "/api/v1/mentees/<id:member_id>/plan"): Case(
+        _member_a, {MENTOR_GRANTED: 200}, verify=verify_mentee_plan
+    ),
+    ("POST", "/api/v1/mentees/<id:member_id>/plan/suggestions"): Case(
+        _member_a, {MENTOR_GRANTED: 201}, {"title": "Call the county clerk"}, verify_suggestion_made
+    ),
+    # A mentor's suggestion to A: only A answers it.
+    ("POST", "/api/v1/plan/suggestions/<id:suggestion_id>/accept"): Case(
+        lambda w: w.suggestion_id,
+        {OWNER: 200},
+        {"goal_id": SUGGESTION_GOAL["id"]},
+        verify_suggestion_accepted,
+    ),
+    ("POST", "/api/v1/plan/suggestions/<id:suggestion_id>/decline"): Case(
+        lambda w: w.suggestion_id, {OWNER: 200}, verify=verify_suggestion_declined
     ),
     # The directory. Reads are public: every actor, anonymous too, gets the same body.
     ("GET", RESOURCE): Case(_listing, EVERYONE, verify=verify_listing_read, public=True),

@@ -38,14 +38,15 @@ MEMBER_TABLES = frozenset(
         "checkin_responses",
         "plan_goals",
         "plan_steps",
+        "plan_suggestions",
         "saved_resources",
         "grants",
         "resources",
         "reminders",
     }
 )
-MENTOR_TABLES = frozenset({"grants", "shared_checkins", "alerts"})
-PULL_ONLY = ("grants", "checkin_responses", "resources", "reminders")
+MENTOR_TABLES = frozenset({"grants", "shared_checkins", "shared_plan_steps", "alerts"})
+PULL_ONLY = ("grants", "checkin_responses", "plan_suggestions", "resources", "reminders")
 
 # docs/sync.md, "Tables": raw column -> (WatermelonDB type, may be null).
 S, N, B = "string", "number", "boolean"
@@ -59,7 +60,6 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "location": (S, True),
         "notes": (S, True),
         "recurrence": (S, True),
-        "bring": (S, False),  # a JSON array of texts
         "reminder_offsets": (S, False),
         "channels": (S, False),
         "status": (S, False),
@@ -102,6 +102,16 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "appointment_id": (S, True),
         "created_at": (N, False),
         "updated_at": (N, False),
+    },
+    "plan_suggestions": {
+        "mentor_name": (S, True),
+        "goal_id": (S, True),
+        "title": (S, False),
+        "notes": (S, True),
+        "status": (S, False),
+        "step_id": (S, True),
+        "created_at": (N, False),
+        "decided_at": (N, True),
     },
     "checkin_responses": {
         "checkin_id": (S, False),
@@ -157,6 +167,21 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "checkin_id": (S, False),
         "asked_at": (N, False),
         "body": (S, False),
+    },
+    # notes and bring are null unless the grant has plan.full.
+    "shared_plan_steps": {
+        "member_id": (S, False),
+        "member_name": (S, True),
+        "goal_id": (S, False),
+        "goal_area": (S, False),
+        "goal_title": (S, False),
+        "goal_status": (S, False),
+        "title": (S, False),
+        "status": (S, False),
+        "due_date": (S, True),
+        "position": (N, False),
+        "notes": (S, True),
+        "bring": (S, True),
     },
     # Always there; the scope-shaped columns are in SHARED_BY_SCOPE.
     "shared_checkins": {

@@ -102,6 +102,7 @@ def test_a_mentor_pulls_the_grants_and_shared_checkins_tables_and_nothing_else(
     assert {table: c["deleted"] for table, c in body["changes"].items()} == {
         "grants": [],
         "shared_checkins": [],
+        "shared_plan_steps": [],
         "alerts": [],
     }
 

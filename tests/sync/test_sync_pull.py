@@ -177,7 +177,13 @@ def test_every_raw_record_has_exactly_the_documented_columns_and_types(app, clie
     checkin = rest_checkin(client, member, needs=["food"], note="n", wins="w", place="p")
     rest_checkin(client, member)  # the optional columns left empty
     rest_appointment(client, member, recurrence="FREQ=WEEKLY;COUNT=2")
-    connect(client, member, mentor, ["checkins.mood", "help_alerts"], share_history=True)
+    connect(
+        client,
+        member,
+        mentor,
+        ["checkins.mood", "help_alerts", "plan.progress"],
+        share_history=True,
+    )
     respond(client, mentor, checkin["id"], "Here for you")
     directory = Directory(app, client)
     listing_id = directory.add("Pantry", locations=[place("Pantry hall", SF)])
@@ -194,6 +200,9 @@ def test_every_raw_record_has_exactly_the_documented_columns_and_types(app, clie
         201,
     )
 
+    suggestions = f"/api/v1/mentees/{member.account_id}/plan/suggestions"
+    ok(client.post(suggestions, json={"title": "Ask"}, headers=mentor.headers), 201)
+
     body = pull(client, member)
 
     checked = set()
@@ -203,7 +212,7 @@ def test_every_raw_record_has_exactly_the_documented_columns_and_types(app, clie
         for record in rows.values():
             check_columns(table, record)
         checked.add(table)
-    assert checked == set(COLUMNS) - {"resources", "shared_checkins", "alerts"}
+    assert checked == set(COLUMNS) - {"resources", "shared_checkins", "shared_plan_steps", "alerts"}
 
 
 # -- incremental pulls ---------------------------------------------------------------------

@@ -244,7 +244,12 @@ def test_a_mentor_phone_holds_a_shared_checkin_only_until_the_grant_is_revoked(
         assert shared[hidden] is None, hidden
 
     # After the revocation and one pull, the mentor phone holds nothing of the member.
-    assert report["devices"]["mentor"] == {"grants": {}, "shared_checkins": {}, "alerts": {}}
+    assert report["devices"]["mentor"] == {
+        "grants": {},
+        "shared_checkins": {},
+        "shared_plan_steps": {},
+        "alerts": {},
+    }
     # The member's own phone keeps the check-in, whole.
     kept = report["devices"]["a"]["checkins"][result["checkin"]]
     assert kept["note"] == "Landlord says out by Friday unless I pay"
@@ -256,6 +261,41 @@ def test_a_mentor_phone_holds_a_shared_checkin_only_until_the_grant_is_revoked(
     ]
     response = client.get(f"/api/v1/mentees/{member.account_id}/checkins", headers=mentor.headers)
     assert response.status_code == 404
+
+
+@STRATEGIES
+def test_a_mentor_phone_holds_no_plan_row_after_the_grant_is_revoked(
+    run_scenario: Scenario, client: FlaskClient, member: Person, mentor: Person, strategy: str
+) -> None:
+    """Issue 15's acceptance: plan.progress never gives the mentor why, notes or bring;
+    after revocation the mentor's phone holds no plan row."""
+    report = run_scenario("mentor_loses_revoked_plan", strategy)
+    result = report["result"]
+
+    shared = result["shared"]
+    assert shared["id"] == result["steps"][0] and shared["member_id"] == member.account_id
+    assert shared["title"] == "View the room" and shared["goal_title"] == "A room of my own"
+    assert (shared["notes"], shared["bring"]) == (None, None)
+    assert report["devices"]["mentor"] == {
+        "grants": {},
+        "shared_checkins": {},
+        "shared_plan_steps": {},
+        "alerts": {},
+    }
+    # The member's phone keeps her plan, whole, and the suggestion, still pending.
+    member_phone = report["devices"]["a"]
+    assert set(member_phone["plan_steps"]) == set(result["steps"])
+    viewing = member_phone["plan_steps"][result["steps"][0]]
+    assert viewing["notes"] == "Ask whether the record matters for this one"
+    assert json.loads(viewing["bring"]) == ["Release papers", "Two pay stubs"]
+    assert member_phone["plan_suggestions"][result["suggestion"]]["status"] == "pending"
+
+    response = client.get(f"/api/v1/mentees/{member.account_id}/plan", headers=mentor.headers)
+    assert response.status_code == 404
+    suggestions = client.get("/api/v1/plan/suggestions", headers=member.headers).get_json()
+    assert [(s["id"], s["status"]) for s in suggestions["items"]] == [
+        (result["suggestion"], "pending")
+    ]
 
 
 @STRATEGIES

@@ -117,6 +117,11 @@ function appointment(title, kind, days) {
   }
 }
 
+// Words of the member's plan a plan.progress grant never shows.
+const PLAN_WHY = 'So my daughter can stay over on weekends'
+const PLAN_NOTES = 'Ask whether the record matters for this one'
+const PLAN_BRING = ['Release papers', 'Two pay stubs']
+
 function checkin(fields) {
   return {
     mood: 3,
@@ -321,6 +326,83 @@ const SCENARIOS = {
       memberGrantAfter,
     )
     return { grant: grant.id, checkin: asked, shared }
+  },
+
+  // The member shares the plan's progress: the mentor's phone gets step titles, statuses
+  // and dates, never why, notes or bring; the mentor suggests a step, which reaches the
+  // member's phone and changes nothing in the plan. Then the member revokes the grant:
+  // the mentor's next pull leaves no plan row on the phone.
+  async mentor_loses_revoked_plan({ a, mentor, memberId }) {
+    const invite = await a.fetchJson('POST', '/api/v1/invites', { scopes: ['plan.progress'] })
+    const grant = await mentor.fetchJson('POST', '/api/v1/invites/redeem', {
+      code: invite.code,
+    })
+    const goal = await a.fetchJson('POST', '/api/v1/plan/goals', {
+      area: 'housing',
+      title: 'A room of my own',
+      why: PLAN_WHY,
+    })
+    const steps = []
+    for (const body of [
+      { title: 'View the room', notes: PLAN_NOTES, bring: PLAN_BRING, due_date: '2026-12-20' },
+      { title: 'Call the landlord', status: 'done', position: 1 },
+    ]) {
+      steps.push((await a.fetchJson('POST', `/api/v1/plan/goals/${goal.id}/steps`, body)).id)
+    }
+    await a.sync()
+
+    await mentor.sync()
+    const held = await mentor.records('shared_plan_steps')
+    expect(
+      Object.keys(held).sort().join() === [...steps].sort().join(),
+      'the mentor phone lacks the shared steps',
+      held,
+    )
+    const viewing = held[steps[0]]
+    expect(viewing.member_id === memberId, 'the shared step names another member', viewing)
+    expect(viewing.goal_title === 'A room of my own', 'the shared step lacks its goal', viewing)
+    expect(viewing.due_date === '2026-12-20', 'the shared step lacks its date', viewing)
+    expect(held[steps[1]].status === 'done', 'the shared step lacks its status', held[steps[1]])
+    for (const column of ['notes', 'bring']) {
+      expect(viewing[column] === null, `a plan.progress grant showed ${column}`, viewing)
+    }
+    const everything = JSON.stringify((await mentor.snapshot()).tables)
+    for (const words of [PLAN_WHY, PLAN_NOTES, ...PLAN_BRING]) {
+      expect(!everything.includes(words), `the mentor phone holds "${words}"`, everything)
+    }
+
+    const suggestion = await mentor.fetchJson(
+      'POST',
+      `/api/v1/mentees/${memberId}/plan/suggestions`,
+      { title: 'Ask about a deposit plan', goal_id: goal.id },
+    )
+    await a.sync()
+    const suggested = (await a.records('plan_suggestions'))[suggestion.id]
+    expect(suggested?.status === 'pending', "the member's phone lacks the suggestion", suggested)
+    const planSteps = await a.records('plan_steps')
+    expect(
+      Object.keys(planSteps).length === steps.length,
+      'a suggestion changed the plan before it was accepted',
+      planSteps,
+    )
+
+    await a.fetchJson('DELETE', `/api/v1/grants/${grant.id}`)
+    await mentor.sync()
+    const after = await mentor.snapshot()
+    expect(
+      Object.keys(after.tables.shared_plan_steps).length === 0,
+      'the revoked plan is still on the mentor phone',
+      after.tables.shared_plan_steps,
+    )
+    await mentor.sync()
+    const later = await mentor.snapshot()
+    expect(
+      Object.keys(later.tables.shared_plan_steps).length === 0 &&
+        Object.keys(later.tables.grants).length === 0,
+      'something came back to the mentor phone after the revocation',
+      later.tables,
+    )
+    return { grant: grant.id, goal: goal.id, steps, shared: viewing, suggestion: suggestion.id }
   },
 
   // The member narrows a full grant to mood only: the mentor's phone keeps the check-in

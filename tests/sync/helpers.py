@@ -59,6 +59,7 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "timezone": (S, False),
         "location": (S, True),
         "notes": (S, True),
+        "bring": (S, False),  # a JSON array of texts
         "recurrence": (S, True),
         "reminder_offsets": (S, False),
         "channels": (S, False),

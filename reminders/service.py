@@ -180,20 +180,7 @@ def replan(db: Session, appointment: Appointment, member: Account, now: datetime
     )
     wanted = _wanted(appointment, member, now, horizon)
     _move_planned(db, appointment, wanted, now)
-    db.add_all(
-        ReminderDelivery(
-            appointment_id=appointment.id,
-            member_id=appointment.member_id,
-            occurrence_local=key[0],
-            occurrence_at=planned.occurrence_at,
-            offset_key=key[1],
-            channel=key[2],
-            due_at=planned.due_at,
-            created_at=now,
-            updated_at=now,
-        )
-        for key, planned in wanted.items()
-    )
+    add_planned(db, wanted, now, appointment_id=appointment.id, member_id=appointment.member_id)
     appointment.planned_until = horizon if appointment.recurrence else None
     tracking.mark_pending(db, "reminder_deliveries")  # new rows start unstamped
     db.flush()
@@ -234,6 +221,24 @@ def _move_planned(db: Session, appointment: Appointment, wanted: Plan, now: date
         )
     )
     move_planned(current, wanted)
+
+
+def add_planned(db: Session, wanted: Plan, now: datetime, **subject: Any) -> None:
+    """A pending delivery for each planned key not yet in the outbox; ``subject`` says
+    whose and about what (member_id, and appointment_id or kind and step_id)."""
+    db.add_all(
+        ReminderDelivery(
+            **subject,
+            occurrence_local=key[0],
+            occurrence_at=planned.occurrence_at,
+            offset_key=key[1],
+            channel=key[2],
+            due_at=planned.due_at,
+            created_at=now,
+            updated_at=now,
+        )
+        for key, planned in wanted.items()
+    )
 
 
 def move_planned(current: Iterable[ReminderDelivery], wanted: Plan) -> None:

@@ -4,10 +4,11 @@ kind (``NoticeKind.STEP_REMINDER``).
 
 A step is due at its local time, in its zone (the member's when it has none); a step with
 a date only is due by the end of that day of the member's own calendar, so "1 day before
-at 10:00" is 10:00 the day before. Steps use the appointments' default channels and day offsets (7, 3 and 1 days
-before at 10:00), and a step with a time also gets "2 hours before". A step that is done,
-skipped or no longer reminded, or whose goal is done or dropped, has its pending
-reminders cancelled; deleting a step deletes them (ON DELETE CASCADE).
+at 10:00" is 10:00 the day before. Steps use the appointments' default channels and day
+offsets (7, 3 and 1 days before at 10:00), and a step with a time also gets "2 hours
+before". A step that is done, skipped or no longer reminded, or whose goal is done or
+dropped, has its pending reminders cancelled; deleting a step deletes them (ON DELETE
+CASCADE).
 
 ``api.plans`` never imports this domain: it sends ``signals.plan_steps_changed`` and this
 module, connected in ``reminders.init_app``, re-plans in the same transaction.
@@ -29,7 +30,7 @@ from api.sync import tracking
 from reminders import deliveries, planning
 from reminders.models import NoticeKind, ReminderDelivery
 from reminders.reach import Configured
-from reminders.service import ALL_AHEAD, Plan, move_planned
+from reminders.service import ALL_AHEAD, Plan, add_planned, move_planned
 
 DAY_OFFSETS = ("7d@10:00", "3d@10:00", "1d@10:00")
 TIMED_OFFSETS = (*DAY_OFFSETS, "2h")
@@ -97,20 +98,13 @@ def replan_step(db: Session, step: PlanStep, member: Account, now: datetime) -> 
         db.scalars(select(rd).where(rd.step_id == step.id, rd.kind == NoticeKind.STEP_REMINDER)),
         wanted,
     )
-    db.add_all(
-        ReminderDelivery(
-            kind=NoticeKind.STEP_REMINDER,
-            step_id=step.id,
-            member_id=step.member_id,
-            occurrence_local=key[0],
-            occurrence_at=planned.occurrence_at,
-            offset_key=key[1],
-            channel=key[2],
-            due_at=planned.due_at,
-            created_at=now,
-            updated_at=now,
-        )
-        for key, planned in wanted.items()
+    add_planned(
+        db,
+        wanted,
+        now,
+        kind=NoticeKind.STEP_REMINDER,
+        step_id=step.id,
+        member_id=step.member_id,
     )
     tracking.mark_pending(db, "reminder_deliveries")
     db.flush()

@@ -31,6 +31,7 @@ def init_app(app: Flask, api: Api) -> None:
     api.register_blueprint(hsds_blp)
     api.register_blueprint(matches_blp)  # a plan step's listings
     links.add_link_check(app, "listing_id", matches.may_link_listing)
+    links.add_query_check(app, matches.query_refusals)
     app.cli.add_command(cli.resources_cli)
     app.cli.add_command(demo.demo_cli)
     editors_cli.register()  # create-staff, list and bind join accounts' `flask users`

@@ -22,10 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.errors import not_found
+from api.plans import links
 from api.plans.models import Area, PlanGoal, PlanStep, PlanTemplate
 
 SHIPPED = Path(__file__).parent / "templates"
@@ -116,10 +118,26 @@ def read_files(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     return read
 
 
+def check_queries(read: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Every step's directory search is one the installed directory can run."""
+    if not has_app_context():
+        return
+    for file, data in read:
+        for i, step in enumerate(data["steps"]):
+            refused = links.query_refusals(current_app, step.get("directory_query") or {})
+            if refused:
+                raise TemplateError(
+                    f"{file.name}: steps[{i}].directory_query: the directory's search refuses "
+                    + ", ".join(refused)
+                )
+
+
 def load(db: Session, path: Path, now: datetime) -> list[tuple[str, str]]:
     """Upsert every template under ``path`` by id: (id, loaded|updated|unchanged)."""
     done: list[tuple[str, str]] = []
-    for file, data in read_files(path):
+    read = read_files(path)
+    check_queries(read)
+    for file, data in read:
         sha = digest(data)
         row = db.get(PlanTemplate, data["id"])
         if row is not None and row.digest == sha:

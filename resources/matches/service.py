@@ -61,7 +61,12 @@ def matches(
     if not step.directory_query:
         return [], 0
     args = {**search_args(db, member, step.directory_query), "page": page, "page_size": page_size}
-    found, total = queries.search_services(db, args, now)
+    try:
+        found, total = queries.search_services(db, args, now)
+    except Problem as refused:  # a stored code the directory no longer has: not the member's
+        raise Problem(
+            409, f"This step's directory search cannot be run. {refused.detail}", kind="conflict"
+        ) from None
     point = (args["lat"], args["lng"]) if args.get("lat") is not None else None
     return serialize.hits(db, found, point), total
 
@@ -69,3 +74,8 @@ def matches(
 def may_link_listing(db: Session, member_id: str, listing_id: str) -> bool:
     """A step may link any service or job posting of the directory."""
     return db.get(Service, listing_id) is not None or db.get(JobPosting, listing_id) is not None
+
+
+def query_refusals(query: dict[str, Any]) -> list[str]:
+    """The parameters of a template step's search that /api/v1/resources would refuse."""
+    return sorted(_args.validate(query))

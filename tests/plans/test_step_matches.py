@@ -178,3 +178,35 @@ def test_a_step_links_only_the_members_own_appointment(client, member, accounts)
     )
     step = ok(client.get(f"/api/v1/plan/steps/{linked['id']}", headers=member.headers))
     assert step["appointment_id"] is None
+
+
+def test_a_template_whose_search_the_directory_refuses_is_not_loaded(app, tmp_path):
+    import json
+
+    from api.plans import templates
+
+    good = json.loads((templates.SHIPPED / "state-id.json").read_text(encoding="utf-8"))
+    bad = {**good, "id": "county-id"}
+    bad["steps"] = [{**good["steps"][0], "directory_query": {"radius_m": -5, "colour": "red"}}]
+    (tmp_path / "county-id.json").write_text(json.dumps(bad), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["plans", "templates", "load", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "steps[0].directory_query" in result.output and "colour" in result.output
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker() as db:
+        from api.plans.models import PlanTemplate
+
+        assert db.get(PlanTemplate, "county-id") is None
+
+
+def test_a_stored_category_the_directory_no_longer_has_is_a_409(app, client, member):
+    _seed(app)
+    [step, *_] = _adopted_steps(client, member, "state-id")
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
+        db.execute(
+            update(PlanStep)
+            .where(PlanStep.id == step["id"])
+            .values(directory_query={"category": ["999-99"]})
+        )
+    response = client.get(f"/api/v1/plan/steps/{step['id']}/matches", headers=member.headers)
+    assert response.status_code == 409, response.get_json()
+    assert "999-99" in response.get_json()["detail"]

@@ -100,10 +100,10 @@ def _templates(locale: str) -> tuple[_Template, ...]:
     return tuple(template for _, template in found)
 
 
-def translate(locale: str, text: str) -> str:
-    """``text`` in ``locale``: its exact entry, else the translated template it matches,
-    else ``text`` itself."""
-    if locale == SOURCE or locale not in LOCALES:
+def translate(locale: str, text: str, *, _depth: int = 0) -> str:
+    """``text`` in ``locale``: its exact entry, else the translated template it matches
+    (a variable part that is itself a known detail is translated too), else ``text``."""
+    if locale == SOURCE or locale not in LOCALES or _depth > 2:
         return text
     exact = catalogue(locale).get(text)
     if exact is not None:
@@ -111,7 +111,11 @@ def translate(locale: str, text: str) -> str:
     for template in _templates(locale):
         match = template.pattern.fullmatch(text)
         if match is not None:
-            return _fill(template.msgstr, match.groupdict())
+            values = {
+                name: translate(locale, value, _depth=_depth + 1)
+                for name, value in match.groupdict().items()
+            }
+            return _fill(template.msgstr, values)
     return text
 
 

@@ -210,6 +210,12 @@ def test_a_detail_is_translated_exactly_or_by_its_template():
     assert i18n.translate("ru", "Use at least 12 characters.") == (
         "Используйте не менее 12 символов."
     )
+    # A variable part that is itself a detail is translated too.
+    inner = "There is no category 'x'; see /hsds/taxonomy_terms for the codes."
+    assert i18n.translate("ru", f"This step's directory search cannot be run. {inner}") == (
+        "Поиск по справочнику для этого шага выполнить нельзя. "
+        "Категории 'x' нет; коды см. в /hsds/taxonomy_terms."
+    )
     # Unknown texts and English stay as they are.
     assert i18n.translate("ru", "Something nobody wrote down.") == "Something nobody wrote down."
     assert i18n.translate("en", "No such appointment.") == "No such appointment."

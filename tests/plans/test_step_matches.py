@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import update
 
 from api.plans.models import PlanStep
-from tests.plans.test_template_queries import query_string
+from tests.plans.helpers import query_string
 
 GOALS = "/api/v1/plan/goals"
 AREA = {"latitude": 37.4852, "longitude": -122.2364, "radius_km": 15}

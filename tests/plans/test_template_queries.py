@@ -12,6 +12,7 @@ import pytest
 from api.plans import templates
 from resources.demo import sample_directory
 from resources.listings.schemas import ResourceSearchArgs
+from tests.plans.helpers import query_string
 
 RESOURCES = "/api/v1/resources"
 
@@ -26,15 +27,6 @@ def shipped_queries() -> list[tuple[str, dict[str, Any]]]:
 
 
 QUERIES = shipped_queries()
-
-
-def query_string(query: dict[str, Any]) -> list[tuple[str, str]]:
-    """The query as the phone sends it: lists as repeated parameters, booleans as words."""
-    pairs: list[tuple[str, str]] = []
-    for name, value in query.items():
-        for one in value if isinstance(value, list) else [value]:
-            pairs.append((name, str(one).lower() if isinstance(one, bool) else str(one)))
-    return pairs
 
 
 def test_most_steps_point_to_the_directory_and_every_template_but_one_does() -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from reminders import texts
 from reminders.models import Kind
 
-LOCALES = ("en", "es")
+LOCALES = texts.LOCALES  # en, es, ru, kk
 ALL_DENIED = sorted({word for words in texts.DENIED_WORDS.values() for word in words})
 SENSITIVE_TITLES = [
     "court",
@@ -123,6 +123,35 @@ def test_discreet_text_never_names_the_appointment(kind, title, locale, sms, now
     # ...so the title never shows (unless it is a piece of the neutral text itself).
     if title.strip().casefold() not in render(neutral).casefold():
         assert title.strip().casefold() not in text.casefold()
+    assert discreet.title and discreet.body
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    title=titles,
+    bring=st.lists(titles, max_size=3),
+    locale=st.sampled_from(LOCALES),
+    now=nows,
+    delta=deltas,
+    timed=st.booleans(),
+)
+@example(
+    title="Drug test at probation",
+    bring=["Court papers"],
+    locale="ru",
+    now=datetime(2026, 12, 1, 8, 0),
+    delta=timedelta(days=1),
+    timed=True,
+)
+def test_discreet_step_reminders_never_name_the_step_or_what_to_bring(
+    title, bring, locale, now, delta, timed
+):
+    due = (now + delta).date()
+    due_time = (now + delta).time().replace(second=0, microsecond=0) if timed else None
+    say = dict(locale=locale, detailed=False, due=due, due_time=due_time, today=now.date())
+    discreet = texts.step_reminder(title=title, bring=bring, **say)
+    assert discreet == texts.step_reminder(title="~", bring=[], **say)  # says nothing of them
+    assert denied_in(render(discreet)) == [], render(discreet)
     assert discreet.title and discreet.body
 
 
@@ -233,7 +262,7 @@ def test_calendar_summary_is_discreet_unless_detailed(kind, title, locale):
     discreet = texts.calendar_summary(locale, False, kind, title)
     detailed = texts.calendar_summary(locale, True, kind, title)
 
-    assert discreet == {"en": "Appointment", "es": "Cita"}[locale]
+    assert discreet == {"en": "Appointment", "es": "Cita", "ru": "Встреча", "kk": "Кездесу"}[locale]
     assert denied_in(discreet) == []
     assert detailed == title
 

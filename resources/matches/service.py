@@ -1,7 +1,7 @@
 """Matches of a plan step, and the check that a step's ``listing_id`` names a listing.
 
 The step's ``directory_query`` holds /api/v1/resources parameters by their exact names.
-Near the member's area means its point and radius (``PUT /api/v1/sync/area``), the same
+Near the member's area means its point and radius (``PUT /api/v1/me/area``), the same
 area that decides which listings sync to the phone; without an area, the whole directory
 is searched. A step with no search has no matches.
 """

@@ -199,6 +199,8 @@ def _service_settings() -> dict[str, Any]:
         ),
         # Reports of wrong listings per member account.
         "RATELIMIT_REPORTS": os.environ.get("RATELIMIT_REPORTS", "20/hour"),
+        # Steps a mentor suggests, per mentor account.
+        "RATELIMIT_PLAN_SUGGESTIONS": os.environ.get("RATELIMIT_PLAN_SUGGESTIONS", "30/hour"),
         # Sync: how long deletions are remembered for phones (older phones get a
         # replacement sync), and how long a push's Idempotency-Key answer is kept.
         "SYNC_TOMBSTONE_DAYS": int(os.environ.get("SYNC_TOMBSTONE_DAYS", "30")),

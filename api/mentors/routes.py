@@ -178,7 +178,7 @@ def mentee_plan(member_id: str) -> Any:
 @mentees_blp.route("/<id:member_id>/plan/suggestions", methods=["POST"])
 @login_required(Role.MENTOR)
 @limiter.limit(
-    lambda: current_app.config.get("RATELIMIT_PLAN_SUGGESTIONS", "30/hour"),
+    lambda: current_app.config["RATELIMIT_PLAN_SUGGESTIONS"],
     key_func=_account_key,
     scope="plan-suggestions",
 )

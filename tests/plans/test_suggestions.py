@@ -250,3 +250,20 @@ def test_erasing_the_member_leaves_no_suggestion_row(app, client, member, mentor
 
     with app.extensions["homeward.db"].engine.connect() as connection:
         assert connection.execute(select(PlanSuggestion.__table__)).all() == []
+
+
+def test_suggestions_are_rate_limited_per_mentor(
+    app, client, accounts, member, mentor, monkeypatch
+):
+    monkeypatch.setitem(app.config, "RATELIMIT_PLAN_SUGGESTIONS", "2/hour")
+    other = accounts.register(role="mentor")
+    share(client, member, mentor, ["plan.progress"])
+    share(client, member, other, ["plan.progress"])
+
+    answers = [suggest(client, mentor, member).status_code for _ in range(2)]
+    limited = suggest(client, mentor, member)
+
+    assert answers == [201, 201]
+    assert_problem(limited, 429)
+    assert suggest(client, other, member).status_code == 201  # counted per mentor
+    assert len(ok(client.get(MINE, **_h(member)))["items"]) == 3  # the refused one wrote nothing

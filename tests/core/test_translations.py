@@ -340,30 +340,6 @@ def test_russian_and_kazakh_sms_replies_calendar_and_alerts_are_translated_and_d
         assert texts.reason_detail(locale, reason) != texts.reason_detail("en", reason)
 
 
-@pytest.mark.parametrize(
-    ("locale", "days", "expected"),
-    [
-        ("ru", 0, "Встреча: сегодня в 09:00"),
-        ("ru", 1, "Встреча: завтра в 09:00"),
-        ("ru", 3, "Встреча: пятница в 09:00"),
-        ("ru", 23, "Встреча: 24 декабря в 09:00"),
-        ("kk", 0, "Кездесу: бүгін, сағат 09:00"),
-        ("kk", 1, "Кездесу: ертең, сағат 09:00"),
-        ("kk", 3, "Кездесу: жұма, сағат 09:00"),
-        ("kk", 23, "Кездесу: 24 желтоқсан, сағат 09:00"),
-    ],
-)
-def test_discreet_text_says_when_in_russian_and_kazakh(locale, days, expected):
-    now = datetime(2026, 12, 1, 8, 0)  # a Tuesday
-    starts = datetime(2026, 12, 1, 9, 0) + timedelta(days=days)
-
-    notification = texts.reminder(
-        locale=locale, detailed=False, kind=Kind.COURT, title="Суд", starts=starts, now=now
-    )
-
-    assert notification.body == expected
-
-
 def test_a_kazakh_members_detailed_and_step_texts_are_kazakh():
     now = datetime(2026, 12, 1, 8, 0)
     detailed = texts.reminder(

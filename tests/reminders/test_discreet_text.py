@@ -201,6 +201,14 @@ def test_spanish_discreet_text_is_translated(kind, title, sms, now, delta):
         ("es", 1, "Cita mañana a las 09:00"),
         ("es", 3, "Cita el viernes a las 09:00"),
         ("es", 23, "Cita el 24 de diciembre a las 09:00"),
+        ("ru", 0, "Встреча: сегодня в 09:00"),
+        ("ru", 1, "Встреча: завтра в 09:00"),
+        ("ru", 3, "Встреча: пятница в 09:00"),
+        ("ru", 23, "Встреча: 24 декабря в 09:00"),
+        ("kk", 0, "Кездесу: бүгін, сағат 09:00"),
+        ("kk", 1, "Кездесу: ертең, сағат 09:00"),
+        ("kk", 3, "Кездесу: жұма, сағат 09:00"),
+        ("kk", 23, "Кездесу: 24 желтоқсан, сағат 09:00"),
     ],
 )
 def test_discreet_text_says_when_in_the_members_language(locale, days, expected):
@@ -212,7 +220,8 @@ def test_discreet_text_says_when_in_the_members_language(locale, days, expected)
     )
 
     assert notification.body == expected
-    assert notification.title == {"en": "Reminder", "es": "Recordatorio"}[locale]
+    titles = {"en": "Reminder", "es": "Recordatorio", "ru": "Напоминание", "kk": "Еске салу"}
+    assert notification.title == titles[locale]
 
 
 SMS_REPLIES = {

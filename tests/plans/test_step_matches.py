@@ -41,6 +41,12 @@ def _queries(app: Any, step_ids: list[str]) -> dict[str, dict[str, Any]]:
         }
 
 
+def _store_query(app: Any, step_id: str, query: dict[str, Any]) -> None:
+    """A search stored as an operator's template (or an older directory) left it."""
+    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
+        db.execute(update(PlanStep).where(PlanStep.id == step_id).values(directory_query=query))
+
+
 def _ids(page: dict[str, Any]) -> list[str]:
     return [item["id"] for item in page["items"]]
 
@@ -115,12 +121,7 @@ def test_only_the_member_reaches_their_steps_matches(app, client, member, accoun
 def test_a_stored_search_the_directory_cannot_run_is_a_409_not_a_500(app, client, member):
     _seed(app)
     [step, *_] = _adopted_steps(client, member, "state-id")
-    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
-        db.execute(
-            update(PlanStep)
-            .where(PlanStep.id == step["id"])
-            .values(directory_query={"colour": "red"})
-        )
+    _store_query(app, step["id"], {"colour": "red"})
     response = client.get(f"/api/v1/plan/steps/{step['id']}/matches", headers=member.headers)
     assert response.status_code == 409, response.get_json()
     assert "colour" in response.get_json()["detail"]
@@ -201,12 +202,7 @@ def test_a_template_whose_search_the_directory_refuses_is_not_loaded(app, tmp_pa
 def test_a_stored_category_the_directory_no_longer_has_is_a_409(app, client, member):
     _seed(app)
     [step, *_] = _adopted_steps(client, member, "state-id")
-    with app.app_context(), app.extensions["homeward.db"].sessionmaker.begin() as db:
-        db.execute(
-            update(PlanStep)
-            .where(PlanStep.id == step["id"])
-            .values(directory_query={"category": ["999-99"]})
-        )
+    _store_query(app, step["id"], {"category": ["999-99"]})
     response = client.get(f"/api/v1/plan/steps/{step['id']}/matches", headers=member.headers)
     assert response.status_code == 409, response.get_json()
     assert "999-99" in response.get_json()["detail"]

@@ -10,7 +10,7 @@ from flask import Flask
 
 import reminders
 import resources
-from api import accounts, checkins, core, mentors, plans, sync
+from api import accounts, checkins, core, mentors, plans, sync, web
 from api.core import config, observability
 
 
@@ -35,4 +35,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     mentors.init_app(app, api)
     resources.init_app(app, api)
     sync.init_app(app, api)
+    web.init_app(app, api)  # the mentor and member pages
     return app

@@ -170,3 +170,20 @@ def install(blueprint: Blueprint) -> None:
         if status == 429:
             detail = _("Too many tries. Wait a little, then try again.")
         return session.page_headers(render("error.html", status=status, detail=detail))
+
+
+# A plan step's and an appointment's status, in plain words (the mentee page).
+STEP_STATUS_LABELS = {
+    "todo": L_("To do"),
+    "doing": L_("Doing"),
+    "done": L_("Done"),
+    "blocked": L_("Stuck"),
+    "skipped": L_("Skipped"),
+}
+APPOINTMENT_STATUS_LABELS = {
+    "scheduled": L_("Scheduled"),
+    "confirmed": L_("Confirmed"),
+    "attended": L_("Attended"),
+    "missed": L_("Missed"),
+    "cancelled": L_("Cancelled"),
+}

@@ -1030,6 +1030,22 @@ PAGES_WITH_AN_ID: dict[tuple[str, str], str] = {
         "a member page (cookie session and CSRF token, no bearer token); see "
         "tests/web/test_pages.py::test_a_member_cannot_end_someone_elses_grant"
     ),
+    ("GET", "/mentor/mentees/<id:member_id>/"): (
+        "a mentor page (cookie session); see tests/web/test_mentor_pages.py::"
+        "test_a_non_mentee_and_an_ended_grant_show_nothing_of_the_member"
+    ),
+    ("POST", "/mentor/checkins/<id:checkin_id>/reply"): (
+        "a mentor page (cookie session and CSRF token); see tests/web/test_mentor_pages.py::"
+        "test_someone_elses_check_in_cannot_be_replied_to"
+    ),
+    ("POST", "/mentor/mentees/<id:member_id>/suggestions"): (
+        "a mentor page (cookie session and CSRF token); see tests/web/test_mentor_pages.py::"
+        "test_a_mentor_without_a_plan_scope_cannot_suggest"
+    ),
+    ("POST", "/mentor/grants/<id:grant_id>/end"): (
+        "a mentor page (cookie session and CSRF token); see tests/web/test_mentor_pages.py::"
+        "test_a_mentor_cannot_end_someone_elses_grant"
+    ),
 }
 
 

@@ -128,6 +128,7 @@ def _mentee_page(member_id: str, status: int = 200, **errors: Any) -> Response:
         labels=pages.SCOPE_LABELS,
         step_labels=pages.STEP_STATUS_LABELS,
         appointment_labels=pages.APPOINTMENT_STATUS_LABELS,
+        need_labels=pages.NEED_LABELS,
         page=page,
         size=PAGE_SIZE,
         form=request.form if request.method == "POST" else {},

@@ -187,3 +187,15 @@ APPOINTMENT_STATUS_LABELS = {
     "missed": L_("Missed"),
     "cancelled": L_("Cancelled"),
 }
+# What a check-in says the member needs, in plain words.
+NEED_LABELS = {
+    "housing": L_("Housing"),
+    "work": L_("Work"),
+    "food": L_("Food"),
+    "transport": L_("Getting around"),
+    "health": L_("Health"),
+    "legal": L_("Legal help"),
+    "id": L_("ID documents"),
+    "family": L_("Family"),
+    "support": L_("Someone to talk to"),
+}

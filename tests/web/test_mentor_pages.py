@@ -86,8 +86,17 @@ def test_a_full_grant_shows_the_note_and_marks_help_requests_in_words(
     html = _page(_mentor_browser(app, mentor).get(f"/mentor/mentees/{member.account_id}/"))
     assert "quiet day" in html and "need a ride" in html
     assert html.count("Asked for help") == 1
+    assert "Needs:" in html and "Work" in html
     # Newest first: the help request was made last.
     assert html.index("need a ride") < html.index("quiet day")
+
+
+def test_a_needs_grant_shows_the_needs_in_words_and_no_note(app, client, member, mentor):
+    share(client, member, mentor, ["checkins.needs"])
+    checkin(client, member, mood=3, needs=["housing", "support"], note="note-secret")
+    html = _page(_mentor_browser(app, mentor).get(f"/mentor/mentees/{member.account_id}/"))
+    assert "Housing" in html and "Someone to talk to" in html
+    assert "note-secret" not in html
 
 
 def test_the_check_ins_are_paged_twenty_at_a_time(app, client, member, mentor):

@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from api.accounts import service as accounts
 from api.accounts.models import Role
@@ -44,6 +44,12 @@ def area(name: str, prefix: str) -> Blueprint:
         static_url_path="/assets",
     )
     install(blueprint)
+
+    # An address under the area that names no page is the area's 404 page, not problem+json.
+    @blueprint.route("/<path:rest>", methods=["GET", "POST"])
+    def nowhere(rest: str) -> Response:
+        raise NotFound()
+
     return blueprint
 
 

@@ -1026,6 +1026,22 @@ PUBLIC_BY_TOKEN: dict[tuple[str, str], str] = {
 OUTSIDE_THE_API = ("/hsds/", "/static/", "/api/docs/assets/", "/me/assets/", "/mentor/assets/")
 # The pages' own routes with an id (api/web/), held to the same rule by their tests.
 PAGES_WITH_AN_ID: dict[tuple[str, str], str] = {
+    ("GET", "/me/<path:rest>"): (
+        "no page: the area's 404 page for any address it does not have; see "
+        "tests/web/test_pages.py::test_an_address_with_no_page_is_the_404_page"
+    ),
+    ("POST", "/me/<path:rest>"): (
+        "no page: the area's 404 page for any address it does not have; see "
+        "tests/web/test_pages.py::test_an_address_with_no_page_is_the_404_page"
+    ),
+    ("GET", "/mentor/<path:rest>"): (
+        "no page: the area's 404 page for any address it does not have; see "
+        "tests/web/test_pages.py::test_an_address_with_no_page_is_the_404_page"
+    ),
+    ("POST", "/mentor/<path:rest>"): (
+        "no page: the area's 404 page for any address it does not have; see "
+        "tests/web/test_pages.py::test_an_address_with_no_page_is_the_404_page"
+    ),
     ("POST", "/me/grants/<id:grant_id>/end"): (
         "a member page (cookie session and CSRF token, no bearer token); see "
         "tests/web/test_pages.py::test_a_member_cannot_end_someone_elses_grant"

@@ -226,3 +226,10 @@ def test_every_page_has_labels_and_the_language_of_the_reader(app, member):
     page = _assert_page(browser.get("/me/sign-in"))
     assert '<html lang="es">' in page
     assert '<label for="username">' in page and '<label for="password">' in page
+
+
+@pytest.mark.parametrize("path", ["/me/nothing-here", "/mentor/grants/x/y", "/mentor/nothing"])
+def test_an_address_with_no_page_is_the_404_page(app, path):
+    response = Browser(app).get(path)
+    assert response.status_code == 404
+    assert "There is nothing at this address." in _assert_page(response)

@@ -10,18 +10,15 @@ add a text.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache
-from importlib import resources
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 
+from api.core.i18n import package_translations
 from reminders.models import Kind
 
 LOCALES = ("en", "es", "ru", "kk")
@@ -92,15 +89,7 @@ DENIED_WORDS = {
 @cache
 def translations(locale: str) -> NullTranslations:
     """The catalog for ``locale``; English is the source language."""
-    if locale == "en" or locale not in LOCALES:
-        return NullTranslations()
-    po = resources.files("reminders").joinpath(f"translations/{locale}/LC_MESSAGES/messages.po")
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(fp=buffer)
+    return package_translations("reminders", locale)
 
 
 def _(locale: str, message: str) -> str:

@@ -24,6 +24,7 @@ while a detail in the code has no translation.
 from __future__ import annotations
 
 import ast
+import io
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -33,12 +34,29 @@ from importlib import resources
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+from babel.support import NullTranslations, Translations
 from flask import g, has_request_context, request
 
 LOCALES = ("en", "es", "ru", "kk")
 SOURCE = "en"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def package_translations(package: str, locale: str) -> NullTranslations:
+    """The gettext catalogue ``<package>/translations/<locale>/LC_MESSAGES/messages.po``,
+    compiled in memory (English, the source language, and unknown locales: none). The
+    reminders' texts and the pages read theirs with it."""
+    if locale == SOURCE or locale not in LOCALES:
+        return NullTranslations()
+    po = resources.files(package).joinpath(f"translations/{locale}/LC_MESSAGES/messages.po")
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
 
 
 def N_(message: str) -> str:

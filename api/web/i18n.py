@@ -9,29 +9,18 @@ text of a template has no translation.
 
 from __future__ import annotations
 
-import io
 from functools import cache
-from importlib import resources
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from flask import Flask, g, has_request_context, request
 
-from api.core.i18n import LOCALES, accepted_locale
+from api.core.i18n import LOCALES, accepted_locale, package_translations
 
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    if locale == "en" or locale not in LOCALES:
-        return NullTranslations()
-    po = resources.files("api.web").joinpath(f"translations/{locale}/LC_MESSAGES/messages.po")
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(fp=buffer)
+    """The catalog for ``locale``; English is the source language."""
+    return package_translations("api.web", locale)
 
 
 def page_locale() -> str:
